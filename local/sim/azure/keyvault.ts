@@ -1,0 +1,226 @@
+/**
+ * The Key Vault stand-in: secrets over HTTPS, as `@azure/keyvault-secrets` expects them — the first
+ * request without a token gets the 401 bearer challenge, then any non-empty bearer token is accepted.
+ * Supported: PUT /secrets/{name}, GET /secrets/{name}[/{version}], GET /secrets, GET /secrets/{name}/versions.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../clock.js';
+import { FaultInjector } from './faults.js';
+import { armError, listenHttps, readBody, sendJson, type HttpsListener } from './https.js';
+
+export interface SecretVersion {
+  version: string;
+  value: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  enabled: boolean;
+  created: Date;
+  updated: Date;
+}
+
+/** Secrets by name (case-insensitive, as Key Vault's are), each with its versions, newest last. */
+export class SecretStore {
+  private readonly byName = new Map<string, { name: string; versions: SecretVersion[] }>();
+  constructor(private readonly clock: Clock) {}
+
+  set(
+    name: string,
+    value: string,
+    extra: { contentType?: string; tags?: Record<string, string>; enabled?: boolean } = {},
+  ): SecretVersion {
+    const key = name.toLowerCase();
+    let entry = this.byName.get(key);
+    if (!entry) {
+      entry = { name, versions: [] };
+      this.byName.set(key, entry);
+    }
+    const now = this.clock.now();
+    const version: SecretVersion = {
+      version: randomBytes(16).toString('hex'),
+      value,
+      enabled: extra.enabled ?? true,
+      created: now,
+      updated: now,
+      ...(extra.contentType !== undefined ? { contentType: extra.contentType } : {}),
+      ...(extra.tags !== undefined ? { tags: extra.tags } : {}),
+    };
+    entry.versions.push(version);
+    return version;
+  }
+
+  get(name: string, version?: string): { name: string; version: SecretVersion } | undefined {
+    const entry = this.byName.get(name.toLowerCase());
+    if (!entry) return undefined;
+    const found = version
+      ? entry.versions.find((v) => v.version === version)
+      : entry.versions[entry.versions.length - 1];
+    return found ? { name: entry.name, version: found } : undefined;
+  }
+
+  versions(name: string): { name: string; versions: SecretVersion[] } | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  names(): string[] {
+    return [...this.byName.values()].map((e) => e.name);
+  }
+}
+
+export interface RunningKeyVault {
+  url: string;
+  port: number;
+  secrets: SecretStore;
+  faults: FaultInjector;
+  /** Requests answered, in order: method, path, status (tests read it). */
+  journal: Array<{ method: string; path: string; status: number }>;
+  close(): Promise<void>;
+}
+
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+export async function startKeyVault(opts: {
+  clock: Clock;
+  tls: { certPem: string; keyPem: string };
+  secrets?: Record<string, string>;
+  faults?: FaultInjector;
+}): Promise<RunningKeyVault> {
+  const store = new SecretStore(opts.clock);
+  for (const [name, value] of Object.entries(opts.secrets ?? {})) store.set(name, value);
+  const faults = opts.faults ?? new FaultInjector();
+  const journal: RunningKeyVault['journal'] = [];
+  let base = '';
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const path = url.pathname.replace(/\/+$/, '');
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      journal.push({ method, path, status });
+      sendJson(res, status, body, headers);
+    };
+    if (await faults.apply(req, res, (_s, code) => armError(code, `Injected fault: ${code}`))) return;
+    const body = await readBody(req);
+    const auth = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+    if (!token) {
+      reply(401, armError('Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.'), {
+        'WWW-Authenticate':
+          'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", resource="https://vault.azure.net"',
+      });
+      return;
+    }
+    const bundle = (name: string, v: SecretVersion) => ({
+      value: v.value,
+      id: `${base}/secrets/${name}/${v.version}`,
+      ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
+      ...(v.tags !== undefined ? { tags: v.tags } : {}),
+      attributes: attributes(v),
+    });
+    const item = (name: string, v: SecretVersion, withVersion: boolean) => ({
+      id: withVersion ? `${base}/secrets/${name}/${v.version}` : `${base}/secrets/${name}`,
+      ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
+      ...(v.tags !== undefined ? { tags: v.tags } : {}),
+      attributes: attributes(v),
+    });
+    const notFound = (name: string) =>
+      reply(
+        404,
+        armError('SecretNotFound', `A secret with (name/id) ${name} was not found in this key vault.`),
+      );
+
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'secrets') {
+      reply(404, armError('NotFound', `The resource ${path} was not found.`));
+      return;
+    }
+    const [, name, third] = parts;
+    if (method === 'GET' && parts.length === 1) {
+      const value = store
+        .names()
+        .map((n) => store.get(n))
+        .filter((e): e is NonNullable<typeof e> => e !== undefined)
+        .map((e) => item(e.name, e.version, false));
+      reply(200, { value, nextLink: null });
+      return;
+    }
+    if (!name || !SECRET_NAME.test(name)) {
+      reply(
+        400,
+        armError(
+          'BadParameter',
+          `The secret name '${name ?? ''}' is not valid: use 1-127 letters, digits and dashes.`,
+        ),
+      );
+      return;
+    }
+    if (method === 'PUT' && parts.length === 2) {
+      let parsed: {
+        value?: unknown;
+        contentType?: unknown;
+        tags?: unknown;
+        attributes?: { enabled?: unknown };
+      };
+      try {
+        parsed = JSON.parse(body || '{}');
+      } catch {
+        reply(400, armError('BadParameter', 'The request body is not valid JSON.'));
+        return;
+      }
+      if (typeof parsed.value !== 'string') {
+        reply(400, armError('BadParameter', 'Property value is required.'));
+        return;
+      }
+      const v = store.set(name, parsed.value, {
+        ...(typeof parsed.contentType === 'string' ? { contentType: parsed.contentType } : {}),
+        ...(parsed.tags && typeof parsed.tags === 'object'
+          ? { tags: parsed.tags as Record<string, string> }
+          : {}),
+        ...(typeof parsed.attributes?.enabled === 'boolean' ? { enabled: parsed.attributes.enabled } : {}),
+      });
+      reply(200, bundle(store.get(name)?.name ?? name, v));
+      return;
+    }
+    if (method === 'GET' && parts.length === 3 && third === 'versions') {
+      const entry = store.versions(name);
+      if (!entry) return notFound(name);
+      reply(200, { value: entry.versions.map((v) => item(entry.name, v, true)), nextLink: null });
+      return;
+    }
+    if (method === 'GET' && (parts.length === 2 || parts.length === 3)) {
+      const found = store.get(name, third || undefined);
+      if (!found) return notFound(third ? `${name}/${third}` : name);
+      if (!found.version.enabled) {
+        reply(403, armError('Forbidden', `Operation get is not allowed on a disabled secret.`));
+        return;
+      }
+      reply(200, bundle(found.name, found.version));
+      return;
+    }
+    reply(
+      405,
+      armError('MethodNotAllowed', `${method} ${path} is not supported by the simulated Key Vault.`),
+    );
+  };
+
+  const listener: HttpsListener = await listenHttps(opts.tls, handler);
+  base = listener.url;
+  return {
+    url: listener.url,
+    port: listener.port,
+    secrets: store,
+    faults,
+    journal,
+    close: () => listener.close(),
+  };
+}
+
+function attributes(v: SecretVersion) {
+  return {
+    enabled: v.enabled,
+    created: Math.floor(v.created.getTime() / 1000),
+    updated: Math.floor(v.updated.getTime() / 1000),
+    recoveryLevel: 'Recoverable+Purgeable',
+    recoverableDays: 90,
+  };
+}
