@@ -1,0 +1,121 @@
+/**
+ * Storage queues on Azurite (Microsoft's emulator, npm `azurite`), started by the host as a child process
+ * on a port it chooses, and the queue trigger's rules: base64 messages, dequeue count, and a message whose
+ * handler failed `maxDequeueCount` times moved to `<queue>-poison`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+
+const DEV_ACCOUNT = 'devstoreaccount1';
+const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface Azurite {
+  connectionString: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startAzurite(opts: { location: string; inMemory: boolean }): Promise<Azurite> {
+  const require = createRequire(import.meta.url);
+  const script = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'queue', 'main.js');
+  mkdirSync(opts.location, { recursive: true });
+  const args = [
+    script,
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    '0',
+    '--location',
+    opts.location,
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+  ];
+  if (opts.inMemory) args.push('--inMemoryPersistence');
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /successfully listens on https?:\/\/[^:]+:(\d+)/.exec(out);
+      if (m?.[1]) resolve(Number(m[1]));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`azurite exited (${code}) before listening: ${out}`)));
+    child.once('error', reject);
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return {
+    port,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
+      `QueueEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
+
+export function encodeMessage(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** The Functions host decodes base64 and hands the handler parsed JSON when the text is JSON, else the text. */
+export function decodeMessage(text: string): { raw: string; value: unknown } {
+  const raw = Buffer.from(text, 'base64').toString('utf8');
+  try {
+    return { raw, value: JSON.parse(raw) };
+  } catch {
+    return { raw, value: raw };
+  }
+}
+
+export class Queues {
+  readonly service: QueueServiceClient;
+  private readonly created = new Set<string>();
+  constructor(connectionString: string) {
+    this.service = QueueServiceClient.fromConnectionString(connectionString);
+  }
+
+  async queue(name: string): Promise<QueueClient> {
+    const q = this.service.getQueueClient(name);
+    if (!this.created.has(name)) {
+      await q.createIfNotExists();
+      this.created.add(name);
+    }
+    return q;
+  }
+
+  async send(name: string, body: unknown): Promise<void> {
+    await (await this.queue(name)).sendMessage(encodeMessage(body));
+  }
+
+  async peek(name: string): Promise<unknown[]> {
+    const res = await (await this.queue(name)).peekMessages({ numberOfMessages: 32 });
+    return res.peekedMessageItems.map((m) => decodeMessage(m.messageText).value);
+  }
+
+  /** Takes every visible message off the queue and returns their decoded bodies. */
+  async receiveAll(name: string): Promise<unknown[]> {
+    const q = await this.queue(name);
+    const out: unknown[] = [];
+    for (;;) {
+      const res = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 30 });
+      if (res.receivedMessageItems.length === 0) return out;
+      for (const m of res.receivedMessageItems) {
+        out.push(decodeMessage(m.messageText).value);
+        await q.deleteMessage(m.messageId, m.popReceipt);
+      }
+    }
+  }
+}
