@@ -2,4 +2,4 @@
  * The app's single entry: importing this module registers every function with the Functions runtime
  * (and with the local host, which captures the same registrations).
  */
-export {};
+import './functions/plan.js';
