@@ -14,7 +14,7 @@ import { loadApp, installCapture, type Registration } from './capture.js';
 import { makeClock } from './clock.js';
 import { Engine, type ReplayTrace, type Status } from './engine.js';
 import { bindDurableClient, createRequestHandler, durableClientBinding } from './http.js';
-import { decodeMessage, Queues, startAzurite, type Azurite } from './queues.js';
+import { decodeMessage, Queues, startAzurite, type Azurite, type MessageEncoding } from './queues.js';
 import { InstanceStore } from './store.js';
 
 export type { Status, ReplayTrace } from './engine.js';
@@ -37,6 +37,8 @@ export interface LocalHostOptions {
   hostJson?: string;
   /** Overrides host.json's extensions.queues.maxDequeueCount. */
   maxDequeueCount?: number;
+  /** Overrides host.json's extensions.queues.visibilityTimeout (how long a failed message stays hidden). */
+  queueVisibilityTimeoutMs?: number;
   /** Real milliseconds between queue polls when a queue is empty (default 250). */
   queuePollMs?: number;
   log?: (line: string) => void;
@@ -76,10 +78,27 @@ export interface LocalHost {
 
 const TERMINAL = ['Completed', 'Failed', 'Terminated'];
 
+/** A .NET TimeSpan text (`[d.]hh:mm:ss[.fff]`) in milliseconds. */
+export function timeSpanMs(text: string): number {
+  const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(text.trim());
+  if (!m) throw new Error(`not a TimeSpan: '${text}'`);
+  const [, d, h, min, sec, frac] = m;
+  return (
+    ((Number(d ?? 0) * 24 + Number(h)) * 60 + Number(min)) * 60_000 +
+    Number(sec) * 1000 +
+    (frac ? Math.round(Number(`0.${frac}`) * 1000) : 0)
+  );
+}
+
 interface HostJson {
   extensions?: {
     durableTask?: { hubName?: string; maxConcurrentActivityFunctions?: number };
-    queues?: { maxDequeueCount?: number; batchSize?: number; visibilityTimeout?: string };
+    queues?: {
+      maxDequeueCount?: number;
+      batchSize?: number;
+      visibilityTimeout?: string;
+      messageEncoding?: string;
+    };
   };
 }
 
@@ -93,12 +112,19 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
   const hubName = hostJson.extensions?.durableTask?.hubName ?? 'TestHubName';
   const maxDequeueCount = opts.maxDequeueCount ?? hostJson.extensions?.queues?.maxDequeueCount ?? 5;
   const batchSize = hostJson.extensions?.queues?.batchSize ?? 16;
+  const encoding: MessageEncoding =
+    hostJson.extensions?.queues?.messageEncoding === 'none' ? 'none' : 'base64';
+  const retryVisibilitySeconds = Math.round(
+    (opts.queueVisibilityTimeoutMs ??
+      timeSpanMs(hostJson.extensions?.queues?.visibilityTimeout ?? '00:00:00')) / 1000,
+  );
   const functionKey = opts.functionKey ?? randomBytes(24).toString('base64url');
   const clock = makeClock(opts.clock);
 
   // HTTP first, so the port is known before the entry loads
-  let handler:
-    ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) | undefined;
+  const routing: {
+    handler?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+  } = {};
   const server: Server = createServer((req, res) => {
     if (routing.handler) routing.handler(req, res);
     else res.writeHead(503).end();
@@ -119,7 +145,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
         location: join(opts.stateDir, 'azurite'),
         inMemory: opts.queues === 'azurite-memory',
       });
-      queues = new Queues(azurite.connectionString);
+      queues = new Queues(azurite.connectionString, encoding);
     }
   } catch (err) {
     server.close();
@@ -222,7 +248,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
                 );
               };
               if (m.dequeueCount > maxDequeueCount) return poison();
-              const { raw, value } = decodeMessage(m.messageText);
+              const { raw, value } = decodeMessage(m.messageText, encoding);
               const context = newContext(reg, {
                 id: m.messageId,
                 queueTrigger: raw,
@@ -239,7 +265,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
               } catch (err) {
                 log(`[${reg.name}] failed (dequeue count ${m.dequeueCount}): ${(err as Error).message}`);
                 if (m.dequeueCount >= maxDequeueCount) return poison();
-                await q.updateMessage(m.messageId, m.popReceipt, undefined, 0);
+                await q.updateMessage(m.messageId, m.popReceipt, undefined, retryVisibilitySeconds);
               }
             }),
           ),

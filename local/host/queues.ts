@@ -65,14 +65,17 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
   };
 }
 
-export function encodeMessage(body: unknown): string {
+/** host.json `extensions.queues.messageEncoding`: base64 (the default) or none. */
+export type MessageEncoding = 'base64' | 'none';
+
+export function encodeMessage(body: unknown, encoding: MessageEncoding): string {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return Buffer.from(text, 'utf8').toString('base64');
+  return encoding === 'base64' ? Buffer.from(text, 'utf8').toString('base64') : text;
 }
 
-/** The Functions host decodes base64 and hands the handler parsed JSON when the text is JSON, else the text. */
-export function decodeMessage(text: string): { raw: string; value: unknown } {
-  const raw = Buffer.from(text, 'base64').toString('utf8');
+/** The Functions host decodes the message and hands the handler parsed JSON when the text is JSON, else the text. */
+export function decodeMessage(text: string, encoding: MessageEncoding): { raw: string; value: unknown } {
+  const raw = encoding === 'base64' ? Buffer.from(text, 'base64').toString('utf8') : text;
   try {
     return { raw, value: JSON.parse(raw) };
   } catch {
@@ -83,7 +86,10 @@ export function decodeMessage(text: string): { raw: string; value: unknown } {
 export class Queues {
   readonly service: QueueServiceClient;
   private readonly created = new Set<string>();
-  constructor(connectionString: string) {
+  constructor(
+    connectionString: string,
+    readonly encoding: MessageEncoding,
+  ) {
     this.service = QueueServiceClient.fromConnectionString(connectionString);
   }
 
@@ -97,12 +103,12 @@ export class Queues {
   }
 
   async send(name: string, body: unknown): Promise<void> {
-    await (await this.queue(name)).sendMessage(encodeMessage(body));
+    await (await this.queue(name)).sendMessage(encodeMessage(body, this.encoding));
   }
 
   async peek(name: string): Promise<unknown[]> {
     const res = await (await this.queue(name)).peekMessages({ numberOfMessages: 32 });
-    return res.peekedMessageItems.map((m) => decodeMessage(m.messageText).value);
+    return res.peekedMessageItems.map((m) => decodeMessage(m.messageText, this.encoding).value);
   }
 
   /** Takes every visible message off the queue and returns their decoded bodies. */
@@ -113,7 +119,7 @@ export class Queues {
       const res = await q.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 30 });
       if (res.receivedMessageItems.length === 0) return out;
       for (const m of res.receivedMessageItems) {
-        out.push(decodeMessage(m.messageText).value);
+        out.push(decodeMessage(m.messageText, this.encoding).value);
         await q.deleteMessage(m.messageId, m.popReceipt);
       }
     }
