@@ -42,6 +42,8 @@ const kinds: Record<string, TriggerKind> = {
 };
 
 let collector: Registration[] | undefined;
+/** Registrations made while no load was in progress (the app module was imported directly, e.g. by a test). */
+const ambient: Registration[] = [];
 let installed = false;
 const appsByEntry = new Map<string, Registration[]>();
 
@@ -75,12 +77,7 @@ const fakeCore = {
   },
   log(): void {},
   registerFunction(metadata: CoreFunctionMetadata, handler: Registration['handler']): { dispose(): void } {
-    if (!collector) {
-      throw new Error(
-        `function '${metadata.name}' was registered outside of a local host load; load the app through startLocalHost`,
-      );
-    }
-    collector.push(toRegistration(metadata, handler));
+    (collector ?? ambient).push(toRegistration(metadata, handler));
     return { dispose() {} };
   },
 };
@@ -96,6 +93,9 @@ export function installCapture(): void {
     return original.call(this, request, parent, isMain);
   };
 }
+
+// installed as soon as this module loads, so an app imported before the host starts is captured too
+installCapture();
 
 /**
  * Imports the app's entry once per process and returns what it registered. A second load of the same
@@ -113,6 +113,8 @@ export async function loadApp(entry: string): Promise<Registration[]> {
   } finally {
     collector = undefined;
   }
-  appsByEntry.set(path, regs);
-  return regs;
+  // an entry imported earlier (outside a load) registered its functions then
+  const result = regs.length > 0 ? regs : [...ambient];
+  appsByEntry.set(path, result);
+  return result;
 }
