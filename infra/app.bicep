@@ -28,6 +28,12 @@ param logRetentionInDays int
 @description('Soft-delete retention of the vault, in days.')
 param keyVaultSoftDeleteRetentionInDays int
 
+@description('MILINK_LINK_DEADLINE_HOURS: how long createLink waits for a healthy link (hours).')
+param linkDeadlineHours int
+
+@description('MILINK_POLL_INTERVAL_SECONDS: first pause between two looks at a link being created (seconds).')
+param pollIntervalSeconds int
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var names = {
   identity: 'id-milink-${token}'
@@ -242,6 +248,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'AZURE_CLIENT_ID'
           value: identity.properties.clientId
+        }
+        {
+          name: 'MILINK_LINK_DEADLINE_HOURS'
+          value: string(linkDeadlineHours)
+        }
+        {
+          name: 'MILINK_POLL_INTERVAL_SECONDS'
+          value: string(pollIntervalSeconds)
         }
       ]
     }

@@ -1,8 +1,13 @@
 // milink in Azure: the entry point `azd up` deploys (subscription scope).
 //
-// It creates one resource group holding the app (app.bicep), then, for every managed instance the
-// user lists, grants the app's identity exactly the ARM actions milink calls on that instance
-// (managed-instance-access.bicep). Nothing here is granted at subscription scope.
+// It creates one resource group holding the app (app.bicep). Nothing here is granted at subscription
+// scope.
+//
+// The managed instances' own resource groups are deliberately NOT part of this deployment: `azd down`
+// deletes every resource group a deployment put resources into, and those hold production instances.
+// The grants on the instances (managed-instance-access.bicep, a separate resource-group deployment
+// per instance) are made by azd's postprovision hook and removed by its predown hook
+// (hooks/managed-instances.mjs).
 //
 // No Bicep compiler runs in milink's CI: test/infra/ parses these files as text and checks them.
 // Run `az bicep build --file infra/main.bicep` (or `azd provision --preview`) before a release.
@@ -25,18 +30,12 @@ param resourceGroupName string = ''
 @description('Resource id of the subnet the Function App joins (VNet integration). It must be delegated to Microsoft.App/environments, empty of other resources, and able to reach every SQL Server on its SQL port and mirroring endpoint port. Form: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>')
 param appSubnetId string
 
-@description('The managed instances milink may link to: [{ "subscriptionId": "...", "resourceGroup": "...", "name": "..." }]. Each gets the custom role "milink link operator" for the app identity, on that instance only.')
-param managedInstances managedInstanceRef[] = []
-
-@description('Opt-in, broad: also grant the built-in "SQL Managed Instance Contributor" role on each listed instance. Leave false; the custom role holds everything milink calls.')
-param grantManagedInstanceContributor bool = false
-
 @description('Object id of a person or group who will add the SQL logins\' passwords and master key passwords to the vault ("Key Vault Secrets Officer" on this vault only). Empty: nobody is granted; grant it yourself.')
 param secretsOfficerPrincipalId string = ''
 
-@minValue(40)
+@minValue(1)
 @maxValue(1000)
-@description('Flex Consumption: the most instances the app may scale out to.')
+@description('Flex Consumption: the most instances the app may scale out to. Each instance runs up to host.json\'s durable concurrency limits, so this also bounds the sessions opened to each SQL Server.')
 param maximumInstanceCount int = 40
 
 @allowed([
@@ -56,15 +55,15 @@ param logRetentionInDays int = 30
 @description('Days a deleted vault or secret stays recoverable (soft delete). Purge protection is always on.')
 param keyVaultSoftDeleteRetentionInDays int = 90
 
-@description('A managed instance milink may work on.')
-type managedInstanceRef = {
-  @description('Subscription id of the managed instance.')
-  subscriptionId: string
-  @description('Resource group of the managed instance.')
-  resourceGroup: string
-  @description('Name of the managed instance (not its FQDN).')
-  name: string
-}
+@minValue(1)
+@maxValue(144)
+@description('How long milink waits for a new link to become healthy before it stops and reports the step (hours). Seeding a large database over a slow network can take days; the service itself gives up after 6 days (144 h).')
+param linkDeadlineHours int = 24
+
+@minValue(1)
+@maxValue(300)
+@description('First pause between two looks at a link being created (seconds); it doubles up to 5 minutes.')
+param pollIntervalSeconds int = 15
 
 var tags = {
   'azd-env-name': environmentName
@@ -90,23 +89,10 @@ module app 'app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     logRetentionInDays: logRetentionInDays
     keyVaultSoftDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    linkDeadlineHours: linkDeadlineHours
+    pollIntervalSeconds: pollIntervalSeconds
   }
 }
-
-// One at a time: instances sharing a resource group share its role definitions, and two parallel
-// PUTs of the same role definition conflict.
-@batchSize(1)
-module instanceAccess 'managed-instance-access.bicep' = [
-  for mi in managedInstances: {
-    name: 'milink-access-${uniqueString(mi.subscriptionId, mi.resourceGroup, mi.name)}'
-    scope: resourceGroup(mi.subscriptionId, mi.resourceGroup)
-    params: {
-      managedInstanceName: mi.name
-      principalId: app.outputs.identityPrincipalId
-      grantManagedInstanceContributor: grantManagedInstanceContributor
-    }
-  }
-]
 
 @description('Base URL of milink\'s HTTP API, e.g. https://<app>.azurewebsites.net/api')
 output MILINK_API_BASE_URL string = app.outputs.apiBaseUrl
@@ -118,6 +104,8 @@ output MILINK_KEYVAULT_NAME string = app.outputs.keyVaultName
 output MILINK_KEYVAULT_URI string = app.outputs.keyVaultUri
 @description('Client id of the managed identity milink runs as.')
 output MILINK_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
+@description('Object (principal) id of that identity: the hooks grant it access on the managed instances.')
+output MILINK_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 @description('Name of the storage account holding the link-requests queue.')
 output MILINK_STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName
 output AZURE_RESOURCE_GROUP string = rg.name

@@ -1,4 +1,10 @@
-// What milink may do on ONE managed instance, deployed in that instance's resource group.
+// What milink may do on ONE managed instance, deployed in that instance's resource group by
+// hooks/managed-instances.mjs (azd's postprovision hook), as a deployment of its own: never part of
+// main.bicep's deployment, so `azd down` can never delete the instance's resource group.
+//
+//   az deployment group create --subscription <sub> --resource-group <rg> \
+//     --template-file infra/managed-instance-access.bicep \
+//     --parameters managedInstanceName=<mi> principalId=<identity object id>
 //
 // - "milink link operator": a custom role holding exactly the ARM actions milink's request builders
 //   send (src/azure/arm-requests.ts, armActionsUsed), assigned on the instance itself.
@@ -11,6 +17,8 @@
 //   instance only.
 //
 // Both custom roles are defined with this resource group as their only assignable scope.
+
+targetScope = 'resourceGroup'
 
 @description('Name of the managed instance (in this deployment\'s resource group).')
 param managedInstanceName string

@@ -439,6 +439,41 @@ export function checkBroadRoleIsOptIn(infra: Infra): string[] {
   return problems;
 }
 
+/**
+ * `azd down` deletes every resource group its deployment put resources into. A subscription-scope
+ * entry point may therefore deploy modules only into resource groups it creates itself — never
+ * into an existing one (such as a managed instance's).
+ */
+export function checkAzdDownSafety(infra: Infra): string[] {
+  const problems: string[] = [];
+  for (const [file, parsed] of infra.files) {
+    const target = parsed.declarations.find((d) => d.kind === 'targetScope');
+    if (target?.kind !== 'targetScope' || literal(target.value) !== 'subscription') continue;
+    const created = new Set(
+      parsed.declarations
+        .filter(
+          (d) =>
+            d.kind === 'resource' && !d.existing && d.type.startsWith('Microsoft.Resources/resourceGroups@'),
+        )
+        .map((d) => (d as ResourceDecl).name),
+    );
+    for (const d of parsed.declarations) {
+      if (d.kind !== 'module' && d.kind !== 'resource') continue;
+      if (d.kind === 'resource' && d.type.startsWith('Microsoft.Resources/resourceGroups@')) {
+        if (d.existing)
+          problems.push(`${file}:${d.line} ${d.name}: an existing resource group in azd's deployment`);
+        continue;
+      }
+      const scope = prop(d.value, 'scope');
+      if (!scope || scope.kind !== 'ident' || !created.has(scope.name))
+        problems.push(
+          `${file}:${d.line} ${d.name}: deploys into ${scope ? show(scope) : 'the subscription'}, not a resource group this file creates (azd down would delete it)`,
+        );
+    }
+  }
+  return problems;
+}
+
 /** Every parameter of every file has a description. */
 export function checkParameterDescriptions(infra: Infra): string[] {
   const problems: string[] = [];

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadActionsUsed, operationStatusActions } from './arm-actions.js';
 import {
+  checkAzdDownSafety,
   checkBroadRoleIsOptIn,
   checkFunctionApp,
   checkKeyVault,
@@ -43,6 +44,7 @@ describe('infra/ as written', () => {
     expect(checkRoleAssignmentScopes(infra)).toEqual([]);
     expect(checkBroadRoleIsOptIn(infra)).toEqual([]);
     expect(checkParameterDescriptions(infra)).toEqual([]);
+    expect(checkAzdDownSafety(infra)).toEqual([]);
   });
 
   it("the custom roles hold exactly the ARM actions milink's request builders use", async () => {
@@ -56,6 +58,12 @@ describe('infra/ as written', () => {
     expect(yaml).toMatch(/^\s+path: infra$/m);
     expect(yaml).toMatch(/^\s+module: main$/m);
     expect(yaml).toMatch(/^\s+host: function$/m);
+    // Access on the instances is granted after provisioning and removed before `azd down`.
+    const hooks = yaml.slice(yaml.indexOf('\nhooks:'));
+    expect(hooks).toMatch(
+      /postprovision:(\n\s+.*)*?\n\s+run: node infra\/hooks\/managed-instances\.mjs grant/,
+    );
+    expect(hooks).toMatch(/predown:(\n\s+.*)*?\n\s+run: node infra\/hooks\/managed-instances\.mjs revoke/);
     const params = JSON.parse(readFileSync(`${infraDir}main.parameters.json`, 'utf8')) as {
       parameters: Record<string, unknown>;
     };
@@ -70,6 +78,19 @@ describe('infra/ as written', () => {
 });
 
 describe('the checks catch a weakened infrastructure', () => {
+  it('main.bicep deploying into an existing resource group (azd down would delete it)', () => {
+    const problems = checkAzdDownSafety(
+      mutated(
+        'main.bicep',
+        "module app 'app.bicep' = {\n  name: 'milink-app'\n  scope: rg\n",
+        "module app 'app.bicep' = {\n  name: 'milink-app'\n  scope: resourceGroup('00000000-0000-0000-0000-000000000001', 'rg-data')\n",
+      ),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/app: deploys into resourceGroup\(.*\), not a resource group this file creates/),
+    ]);
+  });
+
   it('storage shared keys on, public blobs, a missing queue', () => {
     expect(
       checkStorage(mutated('app.bicep', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true')),
@@ -169,15 +190,6 @@ describe('the checks catch a weakened infrastructure', () => {
         ),
       ),
     ).toEqual([expect.stringMatching(/linkOperatorRole: assignableScopes must be \[resourceGroup\(\).id\]/)]);
-    expect(
-      checkBroadRoleIsOptIn(
-        mutated(
-          'main.bicep',
-          'param grantManagedInstanceContributor bool = false',
-          'param grantManagedInstanceContributor bool = true',
-        ),
-      ),
-    ).toEqual([]); // main.bicep passes it on; the module's own default is what guards it:
     expect(
       checkBroadRoleIsOptIn(
         mutated(
