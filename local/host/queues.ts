@@ -28,14 +28,16 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
     '127.0.0.1',
     '--queuePort',
     '0',
-    '--location',
-    opts.location,
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--loose',
   ];
-  if (opts.inMemory) args.push('--inMemoryPersistence');
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // in memory, Azurite refuses --location; it runs in the location directory so nothing lands elsewhere
+  args.push(...(opts.inMemory ? ['--inMemoryPersistence'] : ['--location', opts.location]));
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: opts.location,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer): void => {

@@ -352,6 +352,7 @@ describe('HTTP triggers and the management API', () => {
     const payload = (await res.json()) as Record<string, string>;
     expect(payload.id).toBe('http-1');
     expect(res.headers.get('location')).toBe(payload.statusQueryGetUri);
+    expect(payload.statusQueryGetUri).toContain('taskHub=milink'); // hubName from the repository's host.json
     expect(
       payload.statusQueryGetUri!.startsWith(`${host.baseUrl}/runtime/webhooks/durabletask/instances/http-1?`),
     ).toBe(true);
