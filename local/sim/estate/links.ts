@@ -448,7 +448,12 @@ export class LinkEngine implements LinkBackend {
     const s: SimServerState = server.state;
     const dag = findDag(s, link.name);
     if (!dag) return;
-    const m = dagMembers(dag, link.props);
+    const named = dagMembers(dag, link.props);
+    // A member the PUT names wrongly: SQL Server still sees its own partner replica fail to connect.
+    const m = {
+      sql: named.sql ?? dag.replicas.find((r) => r.isLocal),
+      instance: named.instance ?? dag.replicas.find((r) => !r.isLocal),
+    };
     const live = link.phase !== 'Creating' && link.phase !== 'Failed' && !link.deleting;
     const connected = live && !link.disconnectedSince;
     const health = this.health(link);
