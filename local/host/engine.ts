@@ -314,7 +314,9 @@ export class Engine {
     const reg = this.orchestrators.get(rec.name);
     const now = this.opts.clock.now();
     const previous = rec.history.length;
-    const added = [event(EventType.OrchestratorStarted, now), ...rec.inbox];
+    // events delivered while the orchestrator runs stay in the inbox for the next episode
+    const taken = rec.inbox.length;
+    const added = [event(EventType.OrchestratorStarted, now), ...rec.inbox.slice(0, taken)];
     const history = [...rec.history, ...added];
     if (rec.runtimeStatus === 'Pending') rec.runtimeStatus = 'Running';
     this.stats.episodes++;
@@ -388,7 +390,7 @@ export class Engine {
     }
 
     rec.history = history;
-    rec.inbox = [];
+    rec.inbox = rec.inbox.slice(taken);
     rec.lastUpdatedTime = now.toISOString();
     if (state?.customStatus !== undefined) rec.customStatus = toJson(state.customStatus);
     if (!failure) {
@@ -407,7 +409,11 @@ export class Engine {
       rec.execution++;
       rec.history = [];
       rec.input = toJson(continueAsNew.input);
-      rec.inbox = [event(EventType.ExecutionStarted, now, { Name: rec.name, Input: rec.input })];
+      // external events not yet consumed are carried over to the new execution
+      rec.inbox = [
+        event(EventType.ExecutionStarted, now, { Name: rec.name, Input: rec.input }),
+        ...rec.inbox.filter((e) => e.EventType === EventType.EventRaised),
+      ];
       rec.runtimeStatus = 'Running';
       delete rec.output;
       this.cancelTimers(rec.instanceId);
@@ -429,6 +435,7 @@ export class Engine {
       if (rec.runtimeStatus === 'Completed') this.notifyParent(rec);
       else this.notifyParent(rec, `Sub orchestrator function '${rec.name}' failed: ${failure ?? ''}`);
     } else {
+      if (rec.inbox.length > 0) this.runnable.add(rec.instanceId);
       this.dispatch(rec);
     }
     this.changed(rec);
