@@ -210,7 +210,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     virtualNetworkSubnetId: appSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
-      http20Enabled: true
       // Flex Consumption takes the runtime from functionAppConfig, never from
       // FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION app settings.
       appSettings: [
