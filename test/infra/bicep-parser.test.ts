@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BicepSyntaxError, literal, parseBicep, prop, show, tokenize, type Declaration } from './bicep.js';
+import { appSettingNames, parseInfra, readInfraSources, roleDefinitions } from './infra-model.js';
 
 function only(src: string): Declaration {
   const f = parseBicep(src);
@@ -200,5 +201,34 @@ output url string = 'https://\${site.properties.defaultHostName}/api'
       .filter((t) => t.t === 'punct')
       .map((t) => (t.t === 'punct' ? t.v : ''));
     expect(tokens).toEqual(['??', '?.', '=>', '!=']);
+  });
+});
+
+describe('Bicep parser on infra/ itself', () => {
+  const sources = readInfraSources();
+
+  it('loses no declaration: every top-level keyword line becomes one declaration', () => {
+    for (const [file, text] of sources) {
+      const keywordLines = text
+        .split('\n')
+        .filter((l) =>
+          /^(targetScope|param|var|type|resource|module|output|metadata|func|import)\b/.test(l),
+        ).length;
+      expect(parseInfra(new Map([[file, text]])).files.get(file)!.declarations, file).toHaveLength(
+        keywordLines,
+      );
+    }
+  });
+
+  it('loses no app setting and no role action (compared with a plain text count)', () => {
+    const app = sources.get('app.bicep')!;
+    const block = app.slice(app.indexOf('appSettings: ['), app.indexOf('functionAppConfig:'));
+    const textCount = block.match(/^\s+name: '/gm)!.length;
+    expect(appSettingNames(parseInfra(sources))).toHaveLength(textCount);
+
+    const access = sources.get('managed-instance-access.bicep')!;
+    const quotedActions = access.match(/^\s+'Microsoft\.Sql\/[^']+'$/gm)!.map((l) => l.trim().slice(1, -1));
+    const parsed = roleDefinitions(parseInfra(sources)).flatMap((d) => d.actions);
+    expect(parsed).toEqual(quotedActions);
   });
 });
