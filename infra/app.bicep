@@ -45,6 +45,11 @@ var names = {
   site: 'func-milink-${token}'
 }
 var deploymentContainerName = 'app-package'
+// Resource Manager's endpoint for this cloud, without the trailing slash environment() gives (milink
+// appends paths that start with a slash).
+var armEndpoint = endsWith(environment().resourceManager, '/')
+  ? take(environment().resourceManager, length(environment().resourceManager) - 1)
+  : environment().resourceManager
 
 // Built-in role ids (the same in every Azure tenant).
 var roles = {
@@ -242,7 +247,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         }
         {
           name: 'MILINK_ARM_ENDPOINT'
-          value: environment().resourceManager
+          value: armEndpoint
         }
         {
           name: 'AZURE_CLIENT_ID'
