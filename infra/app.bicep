@@ -47,9 +47,8 @@ var names = {
 var deploymentContainerName = 'app-package'
 // Resource Manager's endpoint for this cloud, without the trailing slash environment() gives (milink
 // appends paths that start with a slash).
-var armEndpoint = endsWith(environment().resourceManager, '/')
-  ? take(environment().resourceManager, length(environment().resourceManager) - 1)
-  : environment().resourceManager
+var resourceManager = environment().resourceManager
+var armEndpoint = endsWith(resourceManager, '/') ? take(resourceManager, length(resourceManager) - 1) : resourceManager
 
 // Built-in role ids (the same in every Azure tenant).
 var roles = {
