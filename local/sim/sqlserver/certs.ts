@@ -1,0 +1,107 @@
+/**
+ * Real X.509 certificates for the stand-in: made with node-forge, read with Node's own X509Certificate.
+ *
+ * RSA-2048 key generation is the slow part, so keys come from a small per-process pool made with Node's
+ * native generator and converted for forge: a server starts without generating anything, and the first
+ * certificate costs one native key generation.
+ */
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+
+const POOL_SIZE = 2;
+const keyPool: forge.pki.rsa.KeyPair[] = [];
+let nextKey = 0;
+
+function pooledKeyPair(): forge.pki.rsa.KeyPair {
+  if (keyPool.length < POOL_SIZE) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+    const pub = forge.pki.setRsaPublicKey(priv.n, priv.e);
+    keyPool.push({ privateKey: priv, publicKey: pub });
+  }
+  const pair = keyPool[nextKey % keyPool.length]!;
+  nextKey += 1;
+  return pair;
+}
+
+/** "CN=a, O=b, C=US" (or plain text, taken as the CN) → forge attributes in ASN.1 order (C first). */
+function dnAttributes(dn: string): forge.pki.CertificateField[] {
+  const parts = dn.split(/,\s*(?=[A-Za-z]+=)/);
+  const looksLikeDn = parts.every((p) => /^[A-Za-z]+=/.test(p));
+  if (!looksLikeDn) return [{ shortName: 'CN', value: dn }];
+  const attrs = parts.map((p) => {
+    const eq = p.indexOf('=');
+    return { shortName: p.slice(0, eq).trim().toUpperCase(), value: p.slice(eq + 1).trim() };
+  });
+  return attrs.reverse();
+}
+
+export interface MadeCertificate {
+  der: Buffer;
+  privateKeyPem: string;
+}
+
+/**
+ * A certificate with the given subject and issuer (both "CN=…, O=…, C=…" or plain CN text), signed with a
+ * pooled key. With no issuer it is self-signed, as `CREATE CERTIFICATE … WITH SUBJECT` makes it.
+ */
+export function makeCertificate(opts: {
+  subject: string;
+  issuer?: string;
+  notBefore: Date;
+  notAfter: Date;
+}): MadeCertificate {
+  const keys = pooledKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  cert.validity.notBefore = opts.notBefore;
+  cert.validity.notAfter = opts.notAfter;
+  cert.setSubject(dnAttributes(opts.subject));
+  cert.setIssuer(dnAttributes(opts.issuer ?? opts.subject));
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+  return { der, privateKeyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** Shorthand for tests: a self-signed certificate valid from `notBefore` for `days` days. */
+export function makeSelfSignedCertificate(subject: string, notBefore: Date, days = 365): MadeCertificate {
+  return makeCertificate({ subject, notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000) });
+}
+
+export interface ParsedCertificate {
+  subject: string;
+  issuerName: string;
+  /** The subject's CN (empty when there is none). */
+  subjectCn: string;
+  startDate: Date;
+  expiryDate: Date;
+  thumbprint: Buffer;
+}
+
+/** SQL Server shows a name with only a CN as its plain text, and a fuller name as "CN=…, O=…, C=…". */
+function displayName(lines: string): { text: string; cn: string } {
+  const parts = lines.split('\n').filter((l) => l.length > 0);
+  const cnPart = parts.find((p) => p.startsWith('CN='));
+  const cn = cnPart ? cnPart.slice(3) : '';
+  if (parts.length === 1 && cnPart) return { text: cn, cn };
+  return { text: [...parts].reverse().join(', '), cn };
+}
+
+/** Parses DER; throws when the bytes are not an X.509 certificate. */
+export function parseCertificate(der: Buffer): ParsedCertificate {
+  const x = new X509Certificate(der);
+  const subject = displayName(x.subject);
+  const issuer = displayName(x.issuer);
+  return {
+    subject: subject.text,
+    subjectCn: subject.cn,
+    issuerName: issuer.text,
+    startDate: new Date(x.validFrom),
+    expiryDate: new Date(x.validTo),
+    thumbprint: createHash('sha1').update(der).digest(),
+  };
+}

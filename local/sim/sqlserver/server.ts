@@ -1,0 +1,441 @@
+/**
+ * The TCP listener of one simulated SQL Server: TDS sessions over 127.0.0.1 on a port chosen at start,
+ * running batches and RPCs through the T-SQL interpreter, with fault injection and a journal of every
+ * request.
+ */
+import { createServer, type Socket } from 'node:net';
+import type { Clock } from '../clock.js';
+import { SqlError, sqlError } from './errors.js';
+import type { SimServerState } from './model.js';
+import {
+  DONE,
+  MessageReader,
+  PKT,
+  doneToken,
+  envChange,
+  envChangeCollation,
+  loginAck,
+  messageToken,
+  negotiatedVersion,
+  packets,
+  parseLogin7,
+  parsePrelogin,
+  parseRpc,
+  parseSqlBatch,
+  preloginReply,
+  resultSet,
+  returnStatus,
+  type RpcRequest,
+} from './tds.js';
+import type { DistributedAgCommand } from './tsql/ddl.js';
+import { Interpreter, type ExecEvent, type Session } from './tsql/interpreter.js';
+import { T, toText, type TV } from './tsql/values.js';
+
+export interface TextFault {
+  /** a RegExp, or text found case-insensitively in the statement */
+  pattern: RegExp | string;
+  /** how many more times the fault fires; unlimited when absent */
+  remaining?: number;
+}
+
+export interface ErrorFault extends TextFault {
+  number: number;
+  /** defaults to SQL Server's message for the number */
+  message?: string;
+  severity?: number;
+  state?: number;
+}
+
+/** Faults a test may set at any time; the server reads them on every connection and request. */
+export interface SqlFaults {
+  /** added before every request (real milliseconds) */
+  latencyMs: number;
+  /** the next N connections are closed as soon as they open */
+  dropNextConnections: number;
+  /** the connection is closed, without a reply, when a request's text matches */
+  dropOnText: TextFault[];
+  /** a statement whose text matches fails with the given error instead of running */
+  errorOnText: ErrorFault[];
+}
+
+export function createFaults(): SqlFaults {
+  return { latencyMs: 0, dropNextConnections: 0, dropOnText: [], errorOnText: [] };
+}
+
+export interface JournalEntry {
+  time: Date;
+  login: string;
+  database: string;
+  kind: 'batch' | 'rpc';
+  /** the batch text, the sp_executesql statement, or "EXEC proc" for other RPCs */
+  text: string;
+  /** the first error the request raised */
+  errorNumber?: number;
+  errorNumbers: number[];
+  /** the connection was dropped by a fault */
+  dropped?: boolean;
+}
+
+export interface SqlServerHooks {
+  /** before each batch/RPC runs: the estate brings replica and seeding state up to the clock's now */
+  beforeStatement?(state: SimServerState): void;
+  /** after a request that changed the catalog */
+  onChange?(state: SimServerState): void;
+  /**
+   * DAG FAILOVER, FORCE_FAILOVER_ALLOW_DATA_LOSS, SET (ROLE = SECONDARY), MODIFY … AVAILABILITY_MODE and
+   * DROP: called after the stand-in's own validation and BEFORE it changes its state; throwing a SqlError
+   * fails the statement with that error and leaves the state unchanged.
+   */
+  onDistributedAgCommand?(cmd: DistributedAgCommand): void;
+}
+
+export interface RunningSqlServer {
+  host: '127.0.0.1';
+  port: number;
+  state: SimServerState;
+  faults: SqlFaults;
+  journal: JournalEntry[];
+  close(): Promise<void>;
+}
+
+function matches(f: TextFault, text: string): boolean {
+  if (f.remaining !== undefined && f.remaining <= 0) return false;
+  return typeof f.pattern === 'string'
+    ? text.toLowerCase().includes(f.pattern.toLowerCase())
+    : f.pattern.test(text);
+}
+
+function consume(f: TextFault): void {
+  if (f.remaining !== undefined) f.remaining -= 1;
+}
+
+let nextSpid = 51;
+
+export async function startSqlServer(opts: {
+  state: SimServerState;
+  clock: Clock;
+  hooks?: SqlServerHooks;
+  faults?: SqlFaults;
+}): Promise<RunningSqlServer> {
+  const { state, clock } = opts;
+  const hooks = opts.hooks ?? {};
+  const faults = opts.faults ?? createFaults();
+  const journal: JournalEntry[] = [];
+  const sockets = new Set<Socket>();
+
+  const server = createServer((socket) => {
+    if (faults.dropNextConnections > 0) {
+      faults.dropNextConnections -= 1;
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    new Connection(socket, state, clock, hooks, faults, journal);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    host: '127.0.0.1',
+    port,
+    state,
+    faults,
+    journal,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+class Connection {
+  private readonly reader = new MessageReader();
+  private phase: 'prelogin' | 'login' | 'ready' = 'prelogin';
+  private session: Session | null = null;
+  private packetSize = 4096;
+  private chain: Promise<void> = Promise.resolve();
+  private current: { abort(): void } | null = null;
+  private attention = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly state: SimServerState,
+    private readonly clock: Clock,
+    private readonly hooks: SqlServerHooks,
+    private readonly faults: SqlFaults,
+    private readonly journal: JournalEntry[],
+  ) {
+    socket.on('data', (data) => {
+      let msgs: Array<{ type: number; payload: Buffer }>;
+      try {
+        msgs = this.reader.push(data);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const m of msgs) {
+        if (m.type === PKT.ATTENTION) this.onAttention();
+        else
+          this.chain = this.chain
+            .then(() => this.handle(m.type, m.payload))
+            .catch(() => {
+              socket.destroy();
+            });
+      }
+    });
+  }
+
+  private send(payload: Buffer): void {
+    if (this.socket.destroyed) return;
+    for (const p of packets(PKT.REPLY, payload, this.packetSize)) this.socket.write(p);
+  }
+
+  private onAttention(): void {
+    if (this.current) {
+      this.attention = true;
+      this.current.abort();
+    } else {
+      this.chain = this.chain.then(() => this.send(doneToken(0xfd, DONE.ATTN, 0, 0)));
+    }
+  }
+
+  private async handle(type: number, payload: Buffer): Promise<void> {
+    if (this.phase === 'prelogin') {
+      if (type !== PKT.PRELOGIN) {
+        this.socket.destroy();
+        return;
+      }
+      parsePrelogin(payload);
+      this.send(preloginReply(this.state.version.productVersion));
+      this.phase = 'login';
+      return;
+    }
+    if (this.phase === 'login') {
+      if (type !== PKT.LOGIN7) {
+        this.socket.destroy();
+        return;
+      }
+      this.login(payload);
+      return;
+    }
+    if (type === PKT.SQL_BATCH) await this.request('batch', payload);
+    else if (type === PKT.RPC) await this.request('rpc', payload);
+    else this.socket.destroy();
+  }
+
+  private login(payload: Buffer): void {
+    const l = parseLogin7(payload);
+    this.packetSize = Math.min(32767, Math.max(512, l.packetSize || 4096));
+    const login = this.state.logins.find((x) => x.name.toLowerCase() === l.userName.toLowerCase());
+    const fail = (errors: SqlError[]): void => {
+      const parts = errors.map((e) =>
+        messageToken(
+          'error',
+          { number: e.number, message: e.message, state: e.state, severity: e.severity },
+          this.state.serverName,
+        ),
+      );
+      this.send(Buffer.concat([...parts, doneToken(0xfd, DONE.ERROR, 0, 0)]));
+      this.socket.end();
+    };
+    if (!login || login.password !== l.password || login.isDisabled) {
+      fail([new SqlError(18456, `Login failed for user '${l.userName}'.`, 14, 1)]);
+      return;
+    }
+    const dbName = l.database || 'master';
+    const db = this.state.databases.find((d) => d.name.toLowerCase() === dbName.toLowerCase());
+    if (!db) {
+      fail([sqlError(4060, dbName), new SqlError(18456, `Login failed for user '${l.userName}'.`, 14, 1)]);
+      return;
+    }
+    this.session = {
+      spid: nextSpid++,
+      login,
+      database: db.name,
+      concatNullYieldsNull: true,
+      nocount: false,
+      rowcount: 0,
+      lastError: 0,
+    };
+    const name = this.state.serverName;
+    this.send(
+      Buffer.concat([
+        envChange(1, db.name, 'master'),
+        messageToken(
+          'info',
+          { number: 5701, message: `Changed database context to '${db.name}'.`, state: 2, severity: 0 },
+          name,
+        ),
+        envChangeCollation(),
+        envChange(2, 'us_english', ''),
+        messageToken(
+          'info',
+          { number: 5703, message: 'Changed language setting to us_english.', state: 1, severity: 0 },
+          name,
+        ),
+        loginAck(negotiatedVersion(l.tdsVersion), this.state.version.productVersion),
+        envChange(4, String(this.packetSize), String(this.packetSize)),
+        doneToken(0xfd, DONE.FINAL, 0, 0),
+      ]),
+    );
+    this.phase = 'ready';
+  }
+
+  private async request(kind: 'batch' | 'rpc', payload: Buffer): Promise<void> {
+    const session = this.session!;
+    let text: string;
+    let rpc: RpcRequest | null = null;
+    try {
+      if (kind === 'batch') text = parseSqlBatch(payload);
+      else {
+        rpc = parseRpc(payload);
+        const stmt = rpc.proc.toLowerCase() === 'sp_executesql' ? rpc.params[0] : undefined;
+        text = stmt ? (toText(stmt.value) ?? '') : `EXEC ${rpc.proc}`;
+      }
+    } catch (e) {
+      const err =
+        e instanceof SqlError
+          ? e
+          : new SqlError(8016, 'The incoming tabular data stream (TDS) protocol stream is incorrect.');
+      this.finish(kind, [{ k: 'error', error: err }]);
+      return;
+    }
+    const entry: JournalEntry = {
+      time: this.clock.now(),
+      login: session.login.name,
+      database: session.database,
+      kind,
+      text,
+      errorNumbers: [],
+    };
+    this.journal.push(entry);
+
+    const drop = this.faults.dropOnText.find((f) => matches(f, text));
+    if (drop) {
+      consume(drop);
+      entry.dropped = true;
+      this.socket.destroy();
+      return;
+    }
+
+    if (this.faults.latencyMs > 0) {
+      const aborted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.current = null;
+          resolve(false);
+        }, this.faults.latencyMs);
+        this.current = {
+          abort: () => {
+            clearTimeout(timer);
+            this.current = null;
+            resolve(true);
+          },
+        };
+      });
+      if (aborted || this.attention) {
+        this.attention = false;
+        // the interrupted request is closed, then the attention is acknowledged
+        this.send(doneToken(kind === 'rpc' ? 0xfe : 0xfd, DONE.FINAL, 0, 0));
+        this.send(doneToken(0xfd, DONE.ATTN, 0, 0));
+        return;
+      }
+    }
+
+    const events: ExecEvent[] = [];
+    try {
+      this.hooks.beforeStatement?.(this.state);
+      const interp = new Interpreter(this.state, this.clock, session, {
+        faultFor: (stmt) => {
+          const f = this.faults.errorOnText.find((x) => matches(x, stmt));
+          if (!f) return null;
+          consume(f);
+          const base = sqlError(f.number);
+          return new SqlError(f.number, f.message ?? base.message, f.severity ?? 16, f.state ?? 1);
+        },
+        onChange: () => this.hooks.onChange?.(this.state),
+        onDistributedAgCommand: this.hooks.onDistributedAgCommand
+          ? (cmd) => this.hooks.onDistributedAgCommand!(cmd)
+          : undefined,
+      });
+      if (rpc === null) interp.runBatch(text);
+      else if (rpc.proc.toLowerCase() === 'sp_executesql') this.executeSql(interp, rpc);
+      else
+        interp.runProcedureRpc(
+          rpc.proc,
+          rpc.params.map((p) => ({ name: p.name || undefined, value: p.value })),
+        );
+      events.push(...interp.events);
+    } catch (e) {
+      const err =
+        e instanceof SqlError
+          ? e
+          : new SqlError(50000, `SQL Server stand-in internal error: ${(e as Error).message}`);
+      events.push({ k: 'error', error: err });
+    }
+    entry.errorNumbers = events.flatMap((ev) => (ev.k === 'error' ? [ev.error.number] : []));
+    if (entry.errorNumbers.length) entry.errorNumber = entry.errorNumbers[0];
+    this.finish(kind, events);
+  }
+
+  /** sp_executesql over RPC: @statement, @params, then the parameters. */
+  private executeSql(interp: Interpreter, rpc: RpcRequest): void {
+    const [stmt, decl, ...rest] = rpc.params;
+    const stmtTv: TV = stmt?.value ?? { v: null, t: T.nvarchar() };
+    const bound = new Map<string, { type: TV['t']; value: TV }>();
+    if (decl) {
+      for (const p of rest) bound.set(p.name.toLowerCase(), { type: p.value.t, value: p.value });
+    }
+    interp.runBatch(toText(stmtTv) ?? '', decl ? bound : undefined);
+  }
+
+  private finish(kind: 'batch' | 'rpc', events: ExecEvent[]): void {
+    const name = this.state.serverName;
+    const parts: Buffer[] = [];
+    const inProc = kind === 'rpc' ? 0xff : 0xfd;
+    let hadError = false;
+    for (const ev of events) {
+      switch (ev.k) {
+        case 'rows':
+          parts.push(resultSet(ev.columns, ev.rows));
+          break;
+        case 'done':
+          parts.push(doneToken(inProc, DONE.MORE | DONE.COUNT, 0xc1, ev.count ?? 0));
+          break;
+        case 'info':
+          parts.push(messageToken('info', ev, name));
+          break;
+        case 'error':
+          hadError = true;
+          parts.push(
+            messageToken(
+              'error',
+              {
+                number: ev.error.number,
+                message: ev.error.message,
+                state: ev.error.state,
+                severity: ev.error.severity,
+              },
+              name,
+            ),
+          );
+          parts.push(doneToken(inProc, DONE.MORE | DONE.ERROR, 0, 0));
+          break;
+        case 'database':
+          parts.push(envChange(1, ev.to, ev.from));
+          break;
+      }
+    }
+    if (kind === 'rpc') {
+      parts.push(returnStatus(hadError ? -6 : 0));
+      parts.push(doneToken(0xfe, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
+    } else parts.push(doneToken(0xfd, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
+    this.send(Buffer.concat(parts));
+  }
+}
