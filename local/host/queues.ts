@@ -23,7 +23,6 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
   const script = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'queue', 'main.js');
   mkdirSync(opts.location, { recursive: true });
   const args = [
-    script,
     '--queueHost',
     '127.0.0.1',
     '--queuePort',
@@ -34,8 +33,15 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
   ];
   // in memory, Azurite refuses --location; it runs in the location directory so nothing lands elsewhere
   args.push(...(opts.inMemory ? ['--inMemoryPersistence'] : ['--location', opts.location]));
-  const child: ChildProcess = spawn(process.execPath, args, {
+  // Azurite must not outlive the host, even one killed with SIGKILL: it watches its parent and exits
+  const boot =
+    `const parent = Number(process.env.MILINK_HOST_PID);` +
+    `setInterval(() => { try { process.kill(parent, 0); } catch { process.exit(0); } }, 500).unref();` +
+    `process.argv.splice(1, 0, ${JSON.stringify(script)});` +
+    `require(${JSON.stringify(script)});`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', boot, '--', ...args], {
     cwd: opts.location,
+    env: { ...process.env, MILINK_HOST_PID: String(process.pid) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -384,3 +384,28 @@ describe('HTTP triggers and the management API', () => {
     expect((await fetch(payload.statusQueryGetUri!)).status).toBe(404);
   });
 });
+
+describe('scaled real clock', () => {
+  it('runs a 10-minute durable timer 6000 times faster than the wall clock', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'milink-scaled-'));
+    const scaled = await startLocalHost({
+      entry,
+      stateDir: dir,
+      clock: { scale: 6000 },
+      queues: false,
+      log: () => {},
+    });
+    try {
+      const started = Date.now();
+      const id = await scaled.client.startNew('WaitOnTimer', {});
+      const status = await scaled.client.waitForCompletion(id, { timeoutMs: 10_000 });
+      const elapsed = Date.now() - started;
+      expect(status.output).toBe('Timer fired!');
+      expect(elapsed).toBeGreaterThanOrEqual(90); // 600 000 ms / 6000
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await scaled.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
