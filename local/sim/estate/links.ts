@@ -512,7 +512,8 @@ export class LinkEngine implements LinkBackend {
           operationId: link.seedingOperationId,
           groupId: dag.groupId,
           databaseName: link.props.databaseName,
-          localPhysicalSeedingId: randomUUID().toUpperCase(),
+          // The same id in both views: monitoring queries join operation_id to local_physical_seeding_id.
+          localPhysicalSeedingId: link.seedingOperationId,
           remoteMachineName: link.mi.fqdn,
           roleDesc: sqlPrimary ? 'Source' : 'Destination',
           startTime: link.seedStart,

@@ -1,0 +1,154 @@
+/**
+ * One simulated estate: SQL Server stand-ins (TDS), managed instances over ARM (HTTPS) and a Key Vault
+ * (HTTPS), sharing one clock and one truth about the links between them. Start it in-process with
+ * `startEstate`, or as its own process with launch.ts.
+ */
+import type { Clock } from '../clock.js';
+import { startArm, type RunningArm } from '../azure/arm.js';
+import { FaultInjector } from '../azure/faults.js';
+import { createManagedInstance, InstanceRegistry } from '../azure/instances.js';
+import { startKeyVault, type RunningKeyVault } from '../azure/keyvault.js';
+import { createLocalTls } from '../azure/pki.js';
+import { startSqlServer, type RunningSqlServer } from '../sqlserver/server.js';
+import { createServerState } from '../sqlserver/state.js';
+import { LinkEngine, type LinkTiming } from './links.js';
+import { parseEstateSpec, type EstateSpec } from './spec.js';
+import type { SqlServerEntry } from './truth.js';
+
+export type { EstateSpec } from './spec.js';
+
+/** Everything a second process needs to reach the estate (the connection file). No SQL passwords: they are Key Vault secrets. */
+export interface EstateConnection {
+  arm: { endpoint: string; token: string };
+  keyVault: { url: string; token: string };
+  caCertPem: string;
+  sqlServers: Array<{
+    serverName: string;
+    host: string;
+    endpointAddress: string;
+    address: '127.0.0.1';
+    port: number;
+  }>;
+  managedInstances: Array<{ subscriptionId: string; resourceGroup: string; name: string; fqdn: string }>;
+}
+
+export interface RunningEstate {
+  connection: EstateConnection;
+  clock: Clock;
+  /** By server name (@@SERVERNAME). */
+  sqlServers: Map<string, RunningSqlServer>;
+  /** The managed instances' state (readable and changeable by tests). */
+  instances: InstanceRegistry;
+  /** The links and their lifecycle. */
+  links: LinkEngine;
+  arm: RunningArm;
+  keyVault: RunningKeyVault;
+  armFaults: FaultInjector;
+  keyVaultFaults: FaultInjector;
+  /** Brings every link (and SQL Server's view of it) up to the clock's now. */
+  advance(): void;
+  close(): Promise<void>;
+}
+
+export interface EstateOptions {
+  clock: Clock;
+  /** Overrides the spec's link timing. */
+  timing?: Partial<LinkTiming>;
+  /** Retry-After of long-running ARM operations (seconds, default 1). */
+  retryAfterSeconds?: number;
+  /** The bearer token written into the connection file (any non-empty token is accepted). */
+  token?: string;
+}
+
+export async function startEstate(specInput: EstateSpec, opts: EstateOptions): Promise<RunningEstate> {
+  const spec = parseEstateSpec(specInput);
+  const clock = opts.clock;
+  const now = clock.now();
+  const tls = createLocalTls(new Date());
+  const instances = new InstanceRegistry();
+  for (const m of spec.managedInstances) instances.add(createManagedInstance(m, now));
+  const entries: SqlServerEntry[] = spec.sqlServers.map((s) => {
+    const { host, endpointAddress, ...serverSpec } = s;
+    return { serverName: s.serverName, host, endpointAddress, state: createServerState(serverSpec, clock) };
+  });
+  const links = new LinkEngine({
+    clock,
+    instances,
+    servers: () => entries,
+    timing: { ...(spec.timing ?? {}), ...(opts.timing ?? {}) },
+  });
+  const started: Array<{ close(): Promise<void> }> = [];
+  try {
+    const sqlServers = new Map<string, RunningSqlServer>();
+    for (const entry of entries) {
+      const running = await startSqlServer({
+        state: entry.state,
+        clock,
+        hooks: {
+          beforeStatement: () => links.advance(),
+          onDistributedAgCommand: (cmd) => links.sqlDagCommand(cmd.state, cmd.kind, cmd.dag.name),
+        },
+      });
+      started.push(running);
+      sqlServers.set(entry.serverName, running);
+    }
+    const armFaults = new FaultInjector();
+    const keyVaultFaults = new FaultInjector();
+    const arm = await startArm({
+      clock,
+      tls: { certPem: tls.certPem, keyPem: tls.keyPem },
+      instances,
+      links,
+      faults: armFaults,
+      ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+    });
+    started.push(arm);
+    const keyVault = await startKeyVault({
+      clock,
+      tls: { certPem: tls.certPem, keyPem: tls.keyPem },
+      secrets: spec.keyVault.secrets,
+      faults: keyVaultFaults,
+    });
+    started.push(keyVault);
+    const token = opts.token ?? 'milink-simulated-estate-token';
+    const connection: EstateConnection = {
+      arm: { endpoint: arm.url, token },
+      keyVault: { url: keyVault.url, token },
+      caCertPem: tls.caCertPem,
+      sqlServers: entries.map((e) => ({
+        serverName: e.serverName,
+        host: e.host,
+        endpointAddress: e.endpointAddress,
+        address: '127.0.0.1' as const,
+        port: sqlServers.get(e.serverName)?.port ?? 0,
+      })),
+      managedInstances: instances.all().map((mi) => ({
+        subscriptionId: mi.subscriptionId,
+        resourceGroup: mi.resourceGroup,
+        name: mi.name,
+        fqdn: mi.fqdn,
+      })),
+    };
+    let closed = false;
+    return {
+      connection,
+      clock,
+      sqlServers,
+      instances,
+      links,
+      arm,
+      keyVault,
+      armFaults,
+      keyVaultFaults,
+      advance: () => links.advance(),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await Promise.all(started.map((s) => s.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    throw err;
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * The runbook done by hand against the estate: raw T-SQL batches through mssql, raw ARM requests through
+ * the SqlManagementClient pipeline, passwords from Key Vault. Both initial primaries come up connected and
+ * healthy; a missing trust step or a wrong port fails the way the service reports it, in ARM and in the
+ * DMVs; seeding progress and lag move with the (virtual) clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sql from 'mssql';
+import { createPipelineRequest } from '@azure/core-rest-pipeline';
+import { SqlManagementClient } from '@azure/arm-sql';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { VirtualClock } from '../../../local/sim/clock.js';
+import { startEstate, type RunningEstate } from '../../../local/sim/estate/estate.js';
+import type { EstateSpec } from '../../../local/sim/estate/spec.js';
+import { LinkErrorCodes } from '../../../local/sim/estate/truth.js';
+import { StaticToken } from '../azure/harness.js';
+import { azureRoots } from './fixtures.js';
+
+const SUB = '00000000-0000-0000-0000-000000000001';
+const MI = `/subscriptions/${SUB}/resourceGroups/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
+
+const spec: EstateSpec = {
+  sqlServers: [
+    {
+      serverName: 'SQLBOX1',
+      host: 'sqlbox1.contoso.local',
+      endpointAddress: '10.0.0.4',
+      version: 2022,
+      cu: 13,
+      logins: [{ name: 'milink_admin', password: 'Pw-box1!', serverRoles: ['sysadmin'] }],
+      databases: [{ name: 'SalesDb', recoveryModel: 'SIMPLE', sizeMb: 200 }],
+    },
+    {
+      serverName: 'SQLBOX2',
+      host: 'sqlbox2.contoso.local',
+      endpointAddress: '10.0.0.5',
+      version: 2022,
+      cu: 13,
+      logins: [{ name: 'milink_admin', password: 'Pw-box2!', serverRoles: ['sysadmin'] }],
+    },
+  ],
+  managedInstances: [
+    { subscriptionId: SUB, resourceGroup: 'rg-data', name: 'mi-prod', databases: ['OrdersDb'] },
+  ],
+  keyVault: {
+    secrets: { 'sqlbox1-login': 'Pw-box1!', 'sqlbox2-login': 'Pw-box2!', 'master-key': 'Mk-Secret#1' },
+  },
+};
+
+let estate: RunningEstate;
+let clock: VirtualClock;
+let arm: SqlManagementClient;
+let secrets: SecretClient;
+const pools = new Map<string, sql.ConnectionPool>();
+let fqdn = '';
+
+async function raw(
+  method: string,
+  pathOrUrl: string,
+  body?: unknown,
+): Promise<{ status: number; body: any; headers: Record<string, string> }> {
+  const url = pathOrUrl.startsWith('https://')
+    ? pathOrUrl
+    : `${estate.connection.arm.endpoint}${pathOrUrl}?api-version=2025-01-01`;
+  const req = createPipelineRequest({
+    url,
+    method: method as 'GET',
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (body !== undefined) req.headers.set('Content-Type', 'application/json');
+  const res = await arm.sendRequest(req);
+  return {
+    status: res.status,
+    body: res.bodyAsText ? JSON.parse(res.bodyAsText) : undefined,
+    headers: res.headers.toJSON(),
+  };
+}
+
+async function pool(serverName: string): Promise<sql.ConnectionPool> {
+  let p = pools.get(serverName);
+  if (!p) {
+    const target = estate.connection.sqlServers.find((s) => s.serverName === serverName);
+    const password = (await secrets.getSecret(`${serverName.toLowerCase()}-login`)).value ?? '';
+    p = await new sql.ConnectionPool({
+      server: target?.address ?? '',
+      port: target?.port ?? 0,
+      user: 'milink_admin',
+      password,
+      options: { encrypt: false, trustServerCertificate: true },
+    }).connect();
+    pools.set(serverName, p);
+  }
+  return p;
+}
+
+async function run(serverName: string, batch: string): Promise<sql.IResult<any>> {
+  return (await pool(serverName)).request().batch(batch);
+}
+
+/** Polls an Azure-AsyncOperation URL, moving the virtual clock between polls, until it is terminal. */
+async function finish(
+  asyncUrl: string,
+  stepMs = 5_000,
+): Promise<{ status: string; error?: { code: string; message: string } }> {
+  for (let i = 0; i < 100; i++) {
+    const op = await raw('GET', asyncUrl);
+    if (op.body.status !== 'InProgress') return op.body;
+    clock.advance(stepMs);
+  }
+  throw new Error('operation never finished');
+}
+
+/** The runbook's trust and endpoint steps on one SQL Server (certificate, upload, instance certificate, roots, endpoint). */
+async function establishTrust(serverName: string, opts: { uploadToInstance: boolean }): Promise<void> {
+  const masterKey = (await secrets.getSecret('master-key')).value ?? '';
+  await run(
+    serverName,
+    `USE MASTER
+IF NOT EXISTS (SELECT * FROM sys.symmetric_keys WHERE symmetric_key_id = 101)
+BEGIN
+    PRINT 'Creating master key.' + CHAR(13) + 'Keep the password confidential and in a secure place.'
+    CREATE MASTER KEY ENCRYPTION BY PASSWORD = '${masterKey.replace(/'/g, "''")}'
+END
+ELSE
+    PRINT 'Master key already exists.'`,
+  );
+  await run(
+    serverName,
+    `DECLARE @cert_expiry_date AS varchar(max)='03/30/2028'
+DECLARE @sqlserver_certificate_name NVARCHAR(MAX) = N'Cert_' + @@servername  + N'_endpoint'
+DECLARE @sqlserver_certificate_subject NVARCHAR(MAX) = N'Certificate for ' + @sqlserver_certificate_name
+DECLARE @create_sqlserver_certificate_command NVARCHAR(MAX) = N'CREATE CERTIFICATE [' + @sqlserver_certificate_name + '] ' + char (13) +
+'    WITH SUBJECT = ''' + @sqlserver_certificate_subject + ''',' + char (13) +
+'    EXPIRY_DATE = '''+ @cert_expiry_date + ''''+ char (13)
+IF NOT EXISTS (SELECT name from sys.certificates WHERE name = @sqlserver_certificate_name)
+BEGIN
+    PRINT (@create_sqlserver_certificate_command)
+    EXEC sp_executesql @stmt = @create_sqlserver_certificate_command
+END
+ELSE
+    PRINT 'Certificate ' + @sqlserver_certificate_name + ' already exists.'`,
+  );
+  const certName = `Cert_${serverName}_endpoint`;
+  const pk = await run(serverName, `SELECT CERTENCODED(CERT_ID(N'${certName}')) AS SQLServerPublicKey`);
+  const der = pk.recordset[0].SQLServerPublicKey as Buffer;
+  if (opts.uploadToInstance) {
+    const put = await raw('PUT', `${MI}/serverTrustCertificates/${certName}`, {
+      properties: { publicBlob: `0x${der.toString('hex')}` },
+    });
+    expect([200, 202]).toContain(put.status);
+    if (put.status === 202)
+      expect((await finish(put.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
+  }
+  const endpointCert = await raw('GET', `${MI}/endpointCertificates/DATABASE_MIRRORING`);
+  const publicKey = String(endpointCert.body.properties.publicBlob);
+  expect(publicKey.startsWith('0x')).toBe(true);
+  await run(serverName, `CREATE CERTIFICATE [${fqdn}]\nFROM BINARY = ${publicKey}`);
+  const roots = azureRoots();
+  for (const [name, rootDer] of [
+    ['MicrosoftPKI', roots.microsoft],
+    ['DigiCertPKI', roots.digicert],
+  ] as const) {
+    await run(
+      serverName,
+      `IF NOT EXISTS (SELECT name FROM sys.certificates WHERE name = N'${name}')
+BEGIN
+    PRINT 'Creating ${name} certificate.'
+    CREATE CERTIFICATE [${name}] FROM BINARY = 0x${rootDer.toString('hex').toUpperCase()}
+    DECLARE @CERTID int
+    SELECT @CERTID = CERT_ID('${name}')
+    EXEC sp_certificate_add_issuer @CERTID, N'*.database.windows.net'
+END
+ELSE
+    PRINT 'Certificate ${name} already exists.'`,
+    );
+  }
+  const id = await run(
+    serverName,
+    `SELECT name, subject, certificate_id, start_date, expiry_date FROM sys.certificates WHERE issuer_name LIKE '%Microsoft Corporation%' AND name = '${fqdn}'`,
+  );
+  await run(serverName, `EXEC sp_validate_certificate_ca_chain ${id.recordset[0].certificate_id}`);
+  await run(
+    serverName,
+    `CREATE ENDPOINT database_mirroring_endpoint
+    STATE=STARTED
+    AS TCP (LISTENER_PORT=5022, LISTENER_IP = ALL)
+    FOR DATABASE_MIRRORING (
+        ROLE=ALL,
+        AUTHENTICATION = CERTIFICATE [${certName}],
+        ENCRYPTION = REQUIRED ALGORITHM AES
+    )`,
+  );
+}
+
+beforeAll(async () => {
+  clock = new VirtualClock();
+  estate = await startEstate(spec, { clock, retryAfterSeconds: 0 });
+  const token = new StaticToken(estate.connection.arm.token);
+  arm = new SqlManagementClient(token, SUB, {
+    endpoint: estate.connection.arm.endpoint,
+    tlsOptions: { ca: estate.connection.caCertPem },
+  });
+  secrets = new SecretClient(estate.connection.keyVault.url, token, {
+    tlsOptions: { ca: estate.connection.caCertPem },
+    disableChallengeResourceVerification: true,
+  });
+  fqdn = estate.connection.managedInstances[0]?.fqdn ?? '';
+});
+
+afterAll(async () => {
+  for (const p of pools.values()) await p.close();
+  await estate?.close();
+});
+
+describe('the runbook by hand, SQL Server as initial primary', () => {
+  it('fails without the upload to the instance (41973), then with a wrong port, then connects and becomes healthy', async () => {
+    await run('SQLBOX1', `ALTER DATABASE [SalesDb] SET RECOVERY FULL`);
+    await run('SQLBOX1', `BACKUP DATABASE [SalesDb] TO DISK = N'C:\\Backup\\SalesDb.bak'`);
+    await establishTrust('SQLBOX1', { uploadToInstance: false });
+    const server = await run('SQLBOX1', 'SELECT @@SERVERNAME AS SQLServerName');
+    expect(server.recordset[0].SQLServerName).toBe('SQLBOX1');
+    await run(
+      'SQLBOX1',
+      `CREATE AVAILABILITY GROUP [AG_SalesDb]
+WITH (CLUSTER_TYPE = NONE)
+    FOR database [SalesDb]
+    REPLICA ON
+        N'SQLBOX1' WITH
+            (
+            ENDPOINT_URL = 'TCP://10.0.0.4:5022',
+            AVAILABILITY_MODE = SYNCHRONOUS_COMMIT,
+            FAILOVER_MODE = MANUAL,
+            SEEDING_MODE = AUTOMATIC
+            );`,
+    );
+    await run(
+      'SQLBOX1',
+      `CREATE AVAILABILITY GROUP [DAG1_SalesDb]
+WITH (DISTRIBUTED)
+    AVAILABILITY GROUP ON
+    N'AG_SalesDb' WITH
+    (
+      LISTENER_URL = 'TCP://10.0.0.4:5022',
+      AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT,
+      FAILOVER_MODE = MANUAL,
+      SEEDING_MODE = AUTOMATIC,
+      SESSION_TIMEOUT = 20
+    ),
+    N'AG_SalesDb_MI' WITH
+    (
+      LISTENER_URL = 'tcp://${fqdn}:5022;Server=[mi-prod]',
+      AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT,
+      FAILOVER_MODE = MANUAL,
+      SEEDING_MODE = AUTOMATIC
+    );`,
+    );
+    const body = (port: number) => ({
+      properties: {
+        instanceLinkRole: 'Secondary',
+        partnerAvailabilityGroupName: 'AG_SalesDb',
+        instanceAvailabilityGroupName: 'AG_SalesDb_MI',
+        partnerEndpoint: `TCP://10.0.0.4:${port}`,
+        failoverMode: 'Manual',
+        seedingMode: 'Automatic',
+        databases: [{ databaseName: 'SalesDb' }],
+      },
+    });
+    const replicaStates = `SELECT r.replica_server_name AS [Replica], r.endpoint_url AS [Endpoint],
+    rs.connected_state_desc AS [Connected state], rs.last_connect_error_description AS [Last connection error],
+    rs.last_connect_error_number AS [Last connection error No], rs.last_connect_error_timestamp AS [Last error timestamp]
+FROM sys.dm_hadr_availability_replica_states rs JOIN sys.availability_replicas r ON rs.replica_id = r.replica_id`;
+    const miReplica = async () =>
+      (await run('SQLBOX1', replicaStates)).recordset.find(
+        (r: { Replica: string }) => r.Replica === 'AG_SalesDb_MI',
+      );
+
+    // 1. The SQL Server certificate was never uploaded to the instance.
+    const first = await raw('PUT', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`, body(5022));
+    expect(first.status).toBe(201);
+    const failed = await finish(first.headers['azure-asyncoperation'] ?? '');
+    expect(failed.status).toBe('Failed');
+    expect(failed.error?.code).toBe(LinkErrorCodes.certNotOnInstance);
+    expect(await miReplica()).toMatchObject({
+      'Connected state': 'DISCONNECTED',
+      'Last connection error No': 41973,
+    });
+
+    // 2. Upload it, but name a wrong port.
+    const pk = await run('SQLBOX1', `SELECT CERTENCODED(CERT_ID(N'Cert_SQLBOX1_endpoint')) AS k`);
+    const upload = await raw('PUT', `${MI}/serverTrustCertificates/Cert_SQLBOX1_endpoint`, {
+      properties: { publicBlob: (pk.recordset[0].k as Buffer).toString('hex') },
+    });
+    expect((await finish(upload.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
+    const second = await raw('PUT', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`, body(5023));
+    const wrongPort = await finish(second.headers['azure-asyncoperation'] ?? '');
+    expect(wrongPort.error?.code).toBe(LinkErrorCodes.connectivity);
+
+    // 3. Right port: the link is created, seeds, catches up and connects.
+    const third = await raw('PUT', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`, body(5022));
+    expect(third.status).toBe(201);
+    clock.advance(31_000);
+    expect((await raw('GET', third.headers['azure-asyncoperation'] ?? '')).body.status).toBe('Succeeded');
+    clock.advance(4_000);
+    const seedingStats = await run(
+      'SQLBOX1',
+      `SELECT s.current_state, ps.transferred_size_bytes, ps.database_size_bytes, ps.remote_machine_name
+FROM sys.dm_hadr_physical_seeding_stats ps JOIN sys.dm_hadr_automatic_seeding s ON s.operation_id = ps.local_physical_seeding_id`,
+    );
+    expect(seedingStats.recordset[0]).toMatchObject({ current_state: 'SEEDING', remote_machine_name: fqdn });
+    const transferred = Number(seedingStats.recordset[0]?.transferred_size_bytes);
+    expect(transferred).toBeGreaterThan(0);
+    expect(transferred).toBeLessThan(Number(seedingStats.recordset[0]?.database_size_bytes));
+    const arming = await raw('GET', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`);
+    expect(arming.body.properties.databases[0].replicaState).toBe('Seeding');
+
+    clock.advance(7_000);
+    const lagQuery = `SELECT is_local, synchronization_health_desc, secondary_lag_seconds FROM sys.dm_hadr_database_replica_states`;
+    const catchup = (await run('SQLBOX1', lagQuery)).recordset.find(
+      (r: { is_local: boolean }) => !r.is_local,
+    );
+    expect(Number(catchup?.secondary_lag_seconds)).toBeGreaterThan(1);
+
+    clock.advance(10_000);
+    expect(await miReplica()).toMatchObject({ 'Connected state': 'CONNECTED' });
+    const healthy = (await run('SQLBOX1', lagQuery)).recordset.find(
+      (r: { is_local: boolean }) => !r.is_local,
+    );
+    expect(healthy).toMatchObject({ synchronization_health_desc: 'HEALTHY' });
+    expect(Number(healthy?.secondary_lag_seconds)).toBeLessThanOrEqual(1);
+    const link = await raw('GET', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`);
+    expect(link.body.properties.databases[0]).toMatchObject({
+      replicaState: 'Connected',
+      synchronizationHealth: 'HEALTHY',
+      connectedState: 'CONNECTED',
+    });
+    const dbs = await raw('GET', `${MI}/databases/SalesDb`);
+    expect(dbs.body.properties.status).toBe('Online');
+  });
+});
+
+describe('the runbook by hand, the managed instance as initial primary', () => {
+  it('grants CREATE ANY DATABASE, creates the DAG with the database in the listener URL, and connects', async () => {
+    await establishTrust('SQLBOX2', { uploadToInstance: true });
+    await run(
+      'SQLBOX2',
+      `CREATE AVAILABILITY GROUP [AG_OrdersDb]
+WITH (CLUSTER_TYPE = NONE)
+FOR
+REPLICA ON N'SQLBOX2'
+WITH (
+    ENDPOINT_URL = N'TCP://10.0.0.5:5022',
+    FAILOVER_MODE = MANUAL,
+    AVAILABILITY_MODE = SYNCHRONOUS_COMMIT,
+    SEEDING_MODE = AUTOMATIC);`,
+    );
+    await run('SQLBOX2', `ALTER AVAILABILITY GROUP [AG_OrdersDb] GRANT CREATE ANY DATABASE;`);
+    await run(
+      'SQLBOX2',
+      `CREATE AVAILABILITY GROUP [DAG1_OrdersDb]
+WITH (DISTRIBUTED)
+    AVAILABILITY GROUP ON
+    N'AG_OrdersDb' WITH
+    (
+      LISTENER_URL = 'TCP://10.0.0.5:5022',
+      AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT,
+      FAILOVER_MODE = MANUAL,
+      SEEDING_MODE = AUTOMATIC,
+      SESSION_TIMEOUT = 20
+    ),
+    N'AG_OrdersDb_MI' WITH
+    (
+      LISTENER_URL = 'tcp://${fqdn}:5022;Server=[mi-prod];Database=[OrdersDb]',
+      AVAILABILITY_MODE = ASYNCHRONOUS_COMMIT,
+      FAILOVER_MODE = MANUAL,
+      SEEDING_MODE = AUTOMATIC
+    );`,
+    );
+    const put = await raw('PUT', `${MI}/distributedAvailabilityGroups/DAG1_OrdersDb`, {
+      properties: {
+        instanceLinkRole: 'Primary',
+        partnerAvailabilityGroupName: 'AG_OrdersDb',
+        instanceAvailabilityGroupName: 'AG_OrdersDb_MI',
+        partnerEndpoint: 'TCP://10.0.0.5:5022',
+        failoverMode: 'Manual',
+        seedingMode: 'Automatic',
+        databases: [{ databaseName: 'OrdersDb' }],
+      },
+    });
+    expect(put.status).toBe(201);
+    clock.advance(31_000);
+    expect((await raw('GET', put.headers['azure-asyncoperation'] ?? '')).body.status).toBe('Succeeded');
+    const restoring = await run(
+      'SQLBOX2',
+      `SELECT name, state_desc FROM sys.databases WHERE name = N'OrdersDb'`,
+    );
+    expect(restoring.recordset[0]).toMatchObject({ name: 'OrdersDb', state_desc: 'RESTORING' });
+    clock.advance(60_000);
+    const online = await run(
+      'SQLBOX2',
+      `SELECT name, state_desc FROM sys.databases WHERE name = N'OrdersDb'`,
+    );
+    expect(online.recordset[0]?.state_desc).toBe('ONLINE');
+    const link = await raw('GET', `${MI}/distributedAvailabilityGroups/DAG1_OrdersDb`);
+    expect(link.body.properties).toMatchObject({ instanceLinkRole: 'Primary', partnerLinkRole: 'Secondary' });
+    expect(link.body.properties.databases[0]).toMatchObject({
+      replicaState: 'Connected',
+      synchronizationHealth: 'HEALTHY',
+    });
+    const states = await run(
+      'SQLBOX2',
+      `SELECT ag.name, rs.role_desc, rs.connected_state_desc, rs.synchronization_health_desc
+FROM sys.availability_groups ag
+JOIN sys.availability_replicas r ON r.group_id = ag.group_id
+JOIN sys.dm_hadr_availability_replica_states rs ON rs.replica_id = r.replica_id
+WHERE ag.is_distributed = 1`,
+    );
+    expect(states.recordset.map((r: { role_desc: string }) => r.role_desc).sort()).toEqual([
+      'PRIMARY',
+      'SECONDARY',
+    ]);
+    expect(
+      states.recordset.every((r: { connected_state_desc: string }) => r.connected_state_desc === 'CONNECTED'),
+    ).toBe(true);
+  });
+});
