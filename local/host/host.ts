@@ -212,11 +212,16 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       wakeups.add(wake);
     });
 
-  const writeQueueOutputs = async (reg: Registration, context: InvocationContext): Promise<void> => {
+  const writeQueueOutputs = async (
+    reg: Registration,
+    context: InvocationContext,
+    returned?: unknown,
+  ): Promise<void> => {
     if (!queues) return;
-    for (const out of reg.extraOutputs) {
+    const outputs = [...reg.extraOutputs, ...(reg.returnBinding ? [reg.returnBinding] : [])];
+    for (const out of outputs) {
       if (out.type !== 'queue') continue;
-      const value = context.extraOutputs.get(out.name);
+      const value = out === reg.returnBinding ? returned : context.extraOutputs.get(out.name);
       if (value === undefined) continue;
       for (const item of Array.isArray(value) ? value : [value])
         await queues.send(String(out.queueName), item);
@@ -259,8 +264,8 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
                 popReceipt: m.popReceipt,
               });
               try {
-                await reg.handler(value, context);
-                await writeQueueOutputs(reg, context);
+                const returned = await reg.handler(value, context);
+                await writeQueueOutputs(reg, context, returned);
                 await q.deleteMessage(m.messageId, m.popReceipt);
               } catch (err) {
                 log(`[${reg.name}] failed (dequeue count ${m.dequeueCount}): ${(err as Error).message}`);
@@ -299,8 +304,8 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
     };
     await engine.track(async () => {
       const context = newContext(reg);
-      await reg.handler(timer, context);
-      await writeQueueOutputs(reg, context);
+      const returned = await reg.handler(timer, context);
+      await writeQueueOutputs(reg, context, returned);
     });
   };
   for (const reg of timerRegs.values()) {

@@ -9,7 +9,7 @@
  * together; a retried call takes one id per attempt plus one per retry timer (a timer is created even after
  * the last failed attempt), in the order the history's failures and timer firings are processed.
  */
-import { EventType, type HistoryEvent, unwrapSdkInput } from './history.js';
+import { EventType, EventTypeName, type HistoryEvent, unwrapSdkInput } from './history.js';
 
 export class NonDeterminismError extends Error {
   override name = 'NonDeterministicOrchestrationException';
@@ -313,9 +313,9 @@ export function replayActions(
     const l = id === undefined ? undefined : byId.get(id);
     if (!l) {
       throw new NonDeterminismError(
-        `Non-deterministic workflow detected in orchestration '${orchestrationName}': the history holds a ` +
-          `${describeEvent({ ...e, EventType: EventType.TaskScheduled })} completion for sequence id ${id}, ` +
-          `but the current replay has no task with that id.`,
+        `Non-deterministic workflow detected in orchestration '${orchestrationName}': the history holds ` +
+          `${EventTypeName[e.EventType] ?? e.EventType} for sequence id ${id}, but the current replay has no ` +
+          `task with that id.`,
       );
     }
     finish(l, failed);

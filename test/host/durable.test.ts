@@ -220,6 +220,26 @@ describe('timers', () => {
   });
 });
 
+describe('long timers', () => {
+  it('splits a 7-day timer into a 3-day timer and the rest, with the ids the SDK expects', async () => {
+    const { status, history } = await run('WaitSevenDays');
+    expect(status.output).toBe('a week later');
+    expect(tasks(history)).toEqual([
+      'ExecutionStarted WaitSevenDays',
+      'TimerCreated#0',
+      'TimerFired->0',
+      'TimerCreated#1',
+      'TimerFired->1',
+      'ExecutionCompleted Completed',
+    ]);
+    const start = Date.parse(history[0]!.Timestamp);
+    const fireAts = history
+      .filter((e) => e.EventType === 10)
+      .map((e) => Date.parse(String(e.FireAt)) - start);
+    expect(fireAts).toEqual([3 * 24 * 3600_000, 7 * 24 * 3600_000]);
+  });
+});
+
 describe('sub-orchestrations', () => {
   it('creates the child with the given id and receives its result (GetSayHelloWithSubOrchestratorReplayOne)', async () => {
     const { id, status, history } = await run('SayHelloWithSubOrchestrator', 'World', 'parent-1');

@@ -74,6 +74,12 @@ df.app.orchestration('WaitOnTimer', function* (context) {
   return 'Timer fired!';
 });
 
+df.app.orchestration('WaitSevenDays', function* (context) {
+  // longer than maximumShortTimerDuration (6 days): the SDK and the host split it into 3-day timers
+  yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 7 * 24 * 3600_000));
+  return 'a week later';
+});
+
 df.app.orchestration('SayHelloWithSubOrchestrator', function* (context) {
   const input = context.df.getInput();
   const childId = `${context.df.instanceId}:0`;
