@@ -6,7 +6,7 @@ import { createPipelineRequest, type PipelineResponse } from '@azure/core-rest-p
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { SqlManagementClient } from '@azure/arm-sql';
 import { SecretClient } from '@azure/keyvault-secrets';
-import type { VirtualClock } from '../../../local/sim/clock.js';
+import type { Clock } from '../../../local/sim/clock.js';
 import { startArm, type RunningArm } from '../../../local/sim/azure/arm.js';
 import {
   createManagedInstance,
@@ -29,7 +29,7 @@ export class StaticToken implements TokenCredential {
 }
 
 export interface AzureHarness {
-  clock: VirtualClock;
+  clock: Clock;
   arm: RunningArm;
   keyVault: RunningKeyVault;
   instances: InstanceRegistry;
@@ -49,7 +49,7 @@ export interface AzureHarness {
 }
 
 export async function startAzureHarness(opts: {
-  clock: VirtualClock;
+  clock: Clock;
   servers?: SqlServerEntry[];
   instances?: InstanceSpec[];
   secrets?: Record<string, string>;

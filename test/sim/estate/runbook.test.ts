@@ -338,6 +338,66 @@ FROM sys.dm_hadr_physical_seeding_stats ps JOIN sys.dm_hadr_automatic_seeding s 
   });
 });
 
+describe('failing over and dropping by hand (continues the link above)', () => {
+  it('switches to synchronous commit, fails over with T-SQL to the instance, then drops the link on both sides', async () => {
+    const patch = await raw('PATCH', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`, {
+      properties: { replicationMode: 'Sync' },
+    });
+    expect(patch.status).toBe(202);
+    expect((await finish(patch.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
+    await run(
+      'SQLBOX1',
+      `ALTER AVAILABILITY GROUP [DAG1_SalesDb] MODIFY AVAILABILITY GROUP ON 'AG_SalesDb' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT), 'AG_SalesDb_MI' WITH (AVAILABILITY_MODE = SYNCHRONOUS_COMMIT)`,
+    );
+    const rows = (
+      await run(
+        'SQLBOX1',
+        `SELECT drs.is_local, drs.synchronization_state_desc, drs.last_hardened_lsn FROM sys.dm_hadr_database_replica_states drs
+JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'DAG1_SalesDb'`,
+      )
+    ).recordset as Array<{
+      is_local: boolean;
+      synchronization_state_desc: string;
+      last_hardened_lsn: unknown;
+    }>;
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => !r.is_local)?.synchronization_state_desc).toBe('SYNCHRONIZED');
+    expect(String(rows[0]?.last_hardened_lsn)).toBe(String(rows[1]?.last_hardened_lsn));
+    await run('SQLBOX1', `ALTER AVAILABILITY GROUP [DAG1_SalesDb] FAILOVER`);
+    const link = await raw('GET', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`);
+    expect(link.body.properties).toMatchObject({
+      instanceLinkRole: 'Primary',
+      partnerLinkRole: 'Secondary',
+      replicationMode: 'Sync',
+    });
+    const roles = await run(
+      'SQLBOX1',
+      `SELECT r.replica_server_name, rs.role_desc FROM sys.dm_hadr_availability_replica_states rs JOIN sys.availability_replicas r ON rs.replica_id = r.replica_id
+JOIN sys.availability_groups ag ON ag.group_id = r.group_id WHERE ag.is_distributed = 1 AND ag.name = N'DAG1_SalesDb'`,
+    );
+    expect(
+      Object.fromEntries(
+        roles.recordset.map((r: { replica_server_name: string; role_desc: string }) => [
+          r.replica_server_name,
+          r.role_desc,
+        ]),
+      ),
+    ).toEqual({
+      AG_SalesDb: 'SECONDARY',
+      AG_SalesDb_MI: 'PRIMARY',
+    });
+
+    const del = await raw('DELETE', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`);
+    expect(del.status).toBe(202);
+    expect((await finish(del.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
+    await run('SQLBOX1', `DROP AVAILABILITY GROUP [DAG1_SalesDb]`);
+    expect((await raw('GET', `${MI}/distributedAvailabilityGroups/DAG1_SalesDb`)).status).toBe(404);
+    const left = await run('SQLBOX1', `SELECT name FROM sys.availability_groups`);
+    expect(left.recordset.map((r: { name: string }) => r.name)).toEqual(['AG_SalesDb']);
+    expect((await raw('GET', `${MI}/databases/SalesDb`)).body.properties.status).toBe('Online');
+  });
+});
+
 describe('the runbook by hand, the managed instance as initial primary', () => {
   it('grants CREATE ANY DATABASE, creates the DAG with the database in the listener URL, and connects', async () => {
     await establishTrust('SQLBOX2', { uploadToInstance: true });
