@@ -42,6 +42,8 @@ export interface EngineOptions {
   maxConcurrentActivities: number;
   log?: (line: string) => void;
   trace?: (t: ReplayTrace) => void;
+  /** Called after the engine moved a virtual clock (e.g. to let a simulated estate catch up). */
+  onClockAdvance?: (now: Date) => void;
 }
 
 interface OrchestratorState {
@@ -242,6 +244,7 @@ export class Engine {
     const v = this.opts.clock.virtual;
     if (!v) throw new Error('advance() needs a virtual clock');
     v.advance(ms);
+    this.opts.onClockAdvance?.(v.now());
     this.kick();
   }
 
@@ -296,7 +299,10 @@ export class Engine {
         ) {
           const next = Math.min(...[...this.timers.values()].map((t) => t.fireAt.getTime()));
           const v = this.opts.clock.virtual;
-          if (next > v.now().getTime()) v.advance(next - v.now().getTime());
+          if (next > v.now().getTime()) {
+            v.advance(next - v.now().getTime());
+            this.opts.onClockAdvance?.(v.now());
+          }
           this.wanted = true;
         }
       }

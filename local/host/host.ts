@@ -44,6 +44,8 @@ export interface LocalHostOptions {
   log?: (line: string) => void;
   /** Receives every orchestrator replay's result (tests, benchmarks). */
   trace?: (t: ReplayTrace) => void;
+  /** Virtual clock: called each time the host moves it (e.g. `() => estate.advance()`). */
+  onClockAdvance?: (now: Date) => void;
 }
 
 export interface LocalHost {
@@ -72,6 +74,8 @@ export interface LocalHost {
   setAutoAdvance(on: boolean): void;
   /** Virtual clock only: move time forward by `ms` and fire what became due. */
   advance(ms: number): void;
+  /** The host's current time (virtual, scaled or real). */
+  now(): Date;
   stats: Engine['stats'];
   close(): Promise<void>;
 }
@@ -166,6 +170,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       opts.maxConcurrentActivities ?? hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ?? 8,
     log,
     ...(opts.trace ? { trace: opts.trace } : {}),
+    ...(opts.onClockAdvance ? { onClockAdvance: opts.onClockAdvance } : {}),
   });
   const binding = durableClientBinding(baseUrl, hubName, functionKey);
   routing.handler = createRequestHandler({
@@ -392,6 +397,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       engine.autoAdvance = on;
     },
     advance: (ms) => engine.advance(ms),
+    now: () => clock.now(),
     stats: engine.stats,
     close: async () => {
       closing = true;

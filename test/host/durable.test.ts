@@ -17,6 +17,7 @@ let host: LocalHost;
 let stateDir: string;
 const clock = new VirtualClock('2026-11-22T08:00:00Z');
 const traces: ReplayTrace[] = [];
+const advances: Date[] = [];
 const tracesOf = (id: string): ReplayTrace[] => traces.filter((t) => t.instanceId === id);
 
 beforeAll(async () => {
@@ -28,6 +29,7 @@ beforeAll(async () => {
     queues: false,
     log: () => {},
     trace: (t) => traces.push(structuredClone(t)),
+    onClockAdvance: (now) => advances.push(now),
   });
 });
 
@@ -216,6 +218,8 @@ describe('timers', () => {
     const fireAt = Date.parse(String(history[2]!.FireAt));
     expect(fireAt).toBe(Date.parse(history[0]!.Timestamp) + 10 * 60_000);
     expect(clock.now().getTime() - before).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(advances.at(-1)?.getTime()).toBe(fireAt);
+    expect(host.now().getTime()).toBe(clock.now().getTime());
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });
