@@ -43,7 +43,6 @@ const MESSAGES: Record<number, string> = {
   1465: 'Database "%1" database is not in full recovery mode on each of the server instances. The full recovery model is required for a database to participate in database mirroring or in an availability group.',
   1475: 'Database "%1" might contain bulk logged changes that have not been backed up. Take a log backup on the principal database or primary database. Then restore this backup either on the mirror database to enable database mirroring or on every secondary database to enable you to join it to the availability group.',
   7862: 'An endpoint of the requested type already exists.  Only one endpoint of this type is supported.  Use ALTER ENDPOINT or DROP the existing endpoint and execute the CREATE ENDPOINT command.',
-  7859: 'The endpoint "%1" already exists.',
   15151: "Cannot %1 the %2 '%3', because it does not exist or you do not have permission.",
   15232:
     "A certificate with name '%1' already exists or this certificate already has been added to the database.",

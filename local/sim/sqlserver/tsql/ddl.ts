@@ -210,17 +210,6 @@ export function runDdl(s: Stmt, env: DdlEnv): void {
       return;
     }
     case 'createEndpoint': {
-      if (st.endpoint && same(st.endpoint.name, s.name)) throw sqlError(7859, s.name);
-      if (
-        [
-          'tsql default tcp',
-          'tsql local machine',
-          'tsql named pipes',
-          'tsql default via',
-          'dedicated admin connection',
-        ].includes(s.name.toLowerCase())
-      )
-        throw sqlError(7859, s.name);
       if (st.endpoint) throw sqlError(7862);
       const spec = s.spec;
       const auth = spec.auth ?? { windows: 'NEGOTIATE' as const, certificate: null, certificateFirst: false };

@@ -100,6 +100,17 @@ export class Parser {
   // ---- batch
   parseBatch(): Stmt[] {
     const out: Stmt[] = [];
+    // a batch that starts with a name runs it as a procedure (`sp_who` alone is `EXEC sp_who`)
+    const first = this.peek();
+    if (
+      first.kind === 'ident' &&
+      !isReservedWord(first.value) &&
+      !STATEMENT_WORDS.has(first.value.toUpperCase())
+    ) {
+      const start = first.start;
+      const body = this.exec(false);
+      out.push({ ...body, start, end: this.toks[this.i - 1]!.end } as Stmt);
+    }
     for (;;) {
       while (this.acceptOp(';'));
       if (this.peek().kind === 'eof') break;
@@ -198,7 +209,8 @@ export class Parser {
         return { t: 'raiserror', message, severity, state, args };
       }
       default:
-        throw this.fail();
+        // a statement the stand-in does not run (INSERT, UPDATE, GRANT, …) is never a silent success
+        throw sqlError(102, t.value);
     }
   }
 
@@ -579,8 +591,8 @@ export class Parser {
   }
 
   // ---- EXEC
-  private exec(): StmtBody {
-    this.next();
+  private exec(keyword = true): StmtBody {
+    if (keyword) this.next();
     if (this.acceptOp('(')) {
       const expr = this.expr();
       this.expectOp(')');
@@ -694,7 +706,7 @@ export class Parser {
       return { t: 'createEndpoint', name, spec: this.endpointSpec(true) };
     }
     if (this.acceptKw('AVAILABILITY', 'GROUP')) return this.createAg();
-    throw this.fail();
+    throw sqlError(102, this.peek().value || 'CREATE');
   }
 
   private endpointSpec(creating: boolean): EndpointSpec {
@@ -864,7 +876,7 @@ export class Parser {
       }
       return { t: 'alterDbRecovery', db, model: m };
     }
-    throw this.fail();
+    throw sqlError(102, this.peek().value || 'ALTER');
   }
 
   private drop(): StmtBody {
@@ -873,7 +885,7 @@ export class Parser {
     if (this.acceptKw('MASTER', 'KEY')) return { t: 'dropMasterKey' };
     if (this.acceptKw('ENDPOINT')) return { t: 'dropEndpoint', name: this.name() };
     if (this.acceptKw('AVAILABILITY', 'GROUP')) return { t: 'dropAg', name: this.name() };
-    throw this.fail();
+    throw sqlError(102, this.peek().value || 'DROP');
   }
 
   private backup(): StmtBody {
@@ -946,6 +958,8 @@ export class Parser {
     return out;
   }
 }
+
+const STATEMENT_WORDS = new Set(['THROW', 'RAISERROR', 'DBCC', 'BACKUP', 'RETURN']);
 
 const JOIN_WORDS = new Set([
   'JOIN',
