@@ -116,6 +116,7 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
     }
     opts.links.advance();
     const now = opts.clock.now();
+    operations.settle(now);
 
     const answer = (result: ArmResult) => {
       if (!result.operation) {
@@ -123,6 +124,7 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
         return;
       }
       const op = operations.create(result.operation);
+      operations.settle(now);
       const opBase = `${base}/subscriptions/${op.subscriptionId}/providers/Microsoft.Sql/locations/${op.location}/${op.kind}`;
       reply(result.status, result.body, {
         'Azure-AsyncOperation': `${opBase}AzureAsyncOperation/${op.id}?api-version=${apiVersion}`,

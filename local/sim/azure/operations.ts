@@ -26,11 +26,20 @@ export interface SimOperation {
 
 export class OperationStore {
   private readonly ops = new Map<string, SimOperation>();
+  private readonly pending = new Map<string, SimOperation>();
 
   create(init: Omit<SimOperation, 'id'>): SimOperation {
     const op: SimOperation = { id: randomUUID(), ...init };
     this.ops.set(op.id, op);
+    this.pending.set(op.id, op);
     return op;
+  }
+
+  /** Brings every unfinished operation up to `now`, so their effects happen whether or not anyone polls. */
+  settle(now: Date): void {
+    for (const [id, op] of this.pending) {
+      if (op.state(now).status !== 'InProgress') this.pending.delete(id);
+    }
   }
 
   get(id: string): SimOperation | undefined {

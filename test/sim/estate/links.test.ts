@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../local/sim/clock.js';
 import { newMiDatabase, type ManagedInstanceSim } from '../../../local/sim/azure/instances.js';
-import { createServerState } from '../../../local/sim/sqlserver/state.js';
+import { createServerCertificate, createServerState } from '../../../local/sim/sqlserver/state.js';
 import { findDag, LinkErrorCodes, type SqlServerEntry } from '../../../local/sim/estate/truth.js';
 import { miPath, RG, startAzureHarness, SUB, type AzureHarness } from '../azure/harness.js';
 import { applyRunbookToState, linkBody, type RunbookNames, type RunbookStep } from './fixtures.js';
@@ -316,6 +316,43 @@ describe('link with SQL Server as initial primary', () => {
       synchronizationHealth: 'HEALTHY',
     });
     expect(up.body.properties.databases[0].mostRecentLinkError).toContain(LinkErrorCodes.certNotOnInstance);
+  });
+
+  it('keeps the link through a certificate rotation, and loses it when the endpoint certificate expires', async () => {
+    const { h, clock, state, entry, mi } = await setup();
+    applyRunbookToState(entry, mi, names, clock.now());
+    await h.raw('PUT', dagPath(), linkBody(names, entry));
+    clock.advance(60_000);
+    const now = clock.now();
+    const fresh = createServerCertificate(
+      state,
+      'Cert_SQLBOX1_endpoint_2027',
+      'Certificate for rotation',
+      now,
+      new Date(now.getTime() + 30 * 86_400_000),
+    );
+    const up = await h.raw('PUT', `${miPath()}/serverTrustCertificates/Cert_SQLBOX1_endpoint_2027`, {
+      properties: { publicBlob: `0x${fresh.der.toString('hex')}` },
+    });
+    expect(up.status).toBe(202);
+    if (state.endpoint) state.endpoint.certificateName = fresh.name;
+    await h.client.serverTrustCertificates.beginDeleteAndWait(RG, 'mi-prod', 'Cert_SQLBOX1_endpoint', {
+      updateIntervalInMs: 1,
+    });
+    clock.advance(1_000);
+    const rotated = await h.raw('GET', dagPath());
+    expect(rotated.body.properties.databases[0]).toMatchObject({
+      connectedState: 'CONNECTED',
+      partnerAuthCertValidity: {
+        certificateName: 'Cert_SQLBOX1_endpoint_2027',
+        expiryDate: fresh.expiryDate.toISOString(),
+      },
+    });
+    clock.advance(31 * 86_400_000);
+    const expired = await h.raw('GET', dagPath());
+    expect(expired.body.properties.databases[0].connectedState).toBe('DISCONNECTED');
+    expect(expired.body.properties.databases[0].mostRecentLinkError).toContain('expired');
+    expect(findDag(state, names.dag)?.replicas[1]?.lastConnectError?.number).toBe(41973);
   });
 
   it('forced failover to the instance splits the brain until SQL Server steps down; delete drops the partner', async () => {
