@@ -23,7 +23,10 @@ const localOnlySchema = z.object({
    * The simulated estate's connection file (local development only): its ARM and Key Vault addresses, their
    * CA certificate and token, and the map from SQL Server host names to the stand-ins' local ports.
    */
-  MILINK_LOCAL_CONNECTION_FILE: z.string().min(1).optional(),
+  MILINK_LOCAL_CONNECTION_FILE: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined)),
 });
 
 const settingsSchema = productionSchema.extend(localOnlySchema.shape);
@@ -44,9 +47,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return parsed.data;
 }
 
-let cached: Settings | undefined;
-/** The process's settings, read once (activities and triggers; never orchestrators). */
+let cached: { key: string; value: Settings } | undefined;
+/** The process's settings, read once per change of the environment (activities and triggers; never orchestrators). */
 export function settings(): Settings {
-  cached ??= loadSettings();
-  return cached;
+  const key = JSON.stringify([...settingNames, ...localOnlySettingNames].map((n) => process.env[n] ?? null));
+  if (cached?.key !== key) cached = { key, value: loadSettings() };
+  return cached.value;
 }

@@ -3,3 +3,11 @@
  * (and with the local host, which captures the same registrations).
  */
 import './functions/plan.js';
+import './functions/links.js';
+import './functions/queue.js';
+import './orchestrators/createLink.js';
+import './orchestrators/planLink.js';
+import './activities/preflight.js';
+import './activities/steps.js';
+import './activities/link.js';
+import './activities/inspect.js';

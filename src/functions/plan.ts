@@ -1,9 +1,11 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { InvalidRequestError } from '../link/errors.js';
+import * as df from 'durable-functions';
+import { errorBody, InvalidRequestError } from '../link/errors.js';
 import { buildPlan, planToJson, renderScript } from '../link/plan.js';
 import { parseLinkRequest } from '../link/request.js';
 import {
   checkEnvelope,
+  errorResponse,
   internalError,
   invalidRequestResponse,
   jsonResponse,
@@ -11,8 +13,9 @@ import {
 } from './http.js';
 
 /**
- * POST /api/links/plan `{ "request": {…} }`: the plan for a link request, as JSON steps and as the
- * reviewable script. Nothing is executed.
+ * POST /api/links/plan `{ "request": {…}, "live"?: true }`: the plan for a link request, as JSON steps and as
+ * the reviewable script. With `live`, a short orchestration inspects the estate (nothing is executed) and
+ * only the steps still needed are returned.
  */
 export async function planHandler(
   request: HttpRequest,
@@ -20,10 +23,35 @@ export async function planHandler(
 ): Promise<HttpResponseInit> {
   try {
     const body = await readJsonObject(request);
-    checkEnvelope(body, ['request'], ['request']);
+    checkEnvelope(body, ['request', 'live'], ['request']);
+    if (body.live !== undefined && typeof body.live !== 'boolean')
+      throw new InvalidRequestError([
+        { code: 'InvalidType', target: 'live', message: 'live must be true or false' },
+      ]);
     const linkRequest = parseLinkRequest(body.request, new Date());
-    const plan = buildPlan(linkRequest);
-    return jsonResponse(200, { ...planToJson(plan), script: renderScript(plan) });
+    if (!body.live) {
+      const plan = buildPlan(linkRequest);
+      return jsonResponse(200, { ...planToJson(plan), script: renderScript(plan) });
+    }
+    const client = df.getClient(context);
+    const instanceId = await client.startNew('planLink', { input: { request: linkRequest } });
+    const answer = await client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
+      timeoutInMilliseconds: 60_000,
+      retryIntervalInMilliseconds: 250,
+    });
+    if (answer.status !== 200)
+      return {
+        status: answer.status,
+        headers: Object.fromEntries(answer.headers),
+        body: await answer.text(),
+      };
+    const status = await client.getStatus(instanceId);
+    if (String(status.runtimeStatus) !== 'Completed')
+      return errorResponse(
+        502,
+        errorBody('LivePlanFailed', String(status.output ?? 'the live plan failed'), undefined, instanceId),
+      );
+    return jsonResponse(200, { live: true, instanceId, ...(status.output as object) });
   } catch (e) {
     if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
     context.error(`plan failed: ${(e as Error).name}`);
@@ -31,4 +59,10 @@ export async function planHandler(
   }
 }
 
-app.http('linkPlan', { route: 'links/plan', methods: ['POST'], authLevel: 'function', handler: planHandler });
+app.http('linkPlan', {
+  route: 'links/plan',
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: planHandler,
+});

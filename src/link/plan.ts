@@ -47,6 +47,8 @@ export interface EstateFacts {
   version?: number;
   /** The instance's FQDN. */
   fqdn?: string;
+  /** Names chosen at run time where the request leaves them out (an AG the database already has, DAG2_<db>, …). */
+  names?: Partial<LinkNames>;
   /** An existing DATABASE_MIRRORING endpoint. */
   endpoint?: {
     name: string;
@@ -77,7 +79,11 @@ export interface Plan {
 
 export function resolveNames(request: LinkRequest, facts: EstateFacts): ResolvedNames {
   const serverName = request.sqlServer.serverName ?? facts.serverName;
-  const names = deriveNames({ database: request.database, serverName, names: request.names });
+  const names = deriveNames({
+    database: request.database,
+    serverName,
+    names: { ...facts.names, ...request.names },
+  });
   const certificate =
     request.names?.certificate ?? (serverName !== undefined ? derivedCertificateName(serverName) : undefined);
   return {
@@ -132,9 +138,13 @@ export function stepStatements(request: LinkRequest, facts: EstateFacts) {
   const serverName: SqlText = request.sqlServer.serverName ?? facts.serverName ?? sql.variables.sqlServerName;
   const version = request.sqlServer.version ?? facts.version;
   const url = partnerEndpoint(request);
+  /** The certificate the endpoint authenticates with: an existing endpoint keeps its own. */
+  const endpointCertificate = facts.endpoint?.certificateName ?? names.certificate;
+  const endpointCertificateRef: SqlText = endpointCertificate ?? sql.variables.certificateName;
   return {
     names,
     fqdn,
+    endpointCertificate,
     readInstance: (): arm.ArmRequest[] =>
       sqlPrimary
         ? [arm.getManagedInstance(mi)]
@@ -147,13 +157,13 @@ export function stepStatements(request: LinkRequest, facts: EstateFacts) {
     sqlServerCertificate: (): string[] => [
       sql.createSqlServerCertificate(names.certificateRef, request.certificateExpiry),
     ],
-    exportSqlServerCertificate: (): string[] => [sql.certificatePublicKeyQuery(names.certificateRef)],
+    exportSqlServerCertificate: (): string[] => [sql.certificatePublicKeyQuery(endpointCertificateRef)],
     trustSqlServerCertificate: (
       publicBlob: string = sql.variables.sqlServerPublicKey.reference,
     ): arm.ArmRequest[] => [
       arm.putServerTrustCertificate(
         mi,
-        names.certificate ?? sql.variables.certificateName.reference,
+        endpointCertificate ?? sql.variables.certificateName.reference,
         publicBlob,
       ),
     ],

@@ -1,0 +1,88 @@
+import { app, output, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { InvalidRequestError } from '../link/errors.js';
+import { parseLinkRequest } from '../link/request.js';
+import { startCreateLink } from './links.js';
+
+/**
+ * Queue `link-requests`: tickets `{ "ticketId", "action": "create", "request": {…} }` start the same
+ * orchestration as POST /api/links, the ticket id in every log line. An invalid message goes to
+ * `link-requests-poison` at once with the reason attached (no retries); nothing is executed.
+ */
+export const poisonQueue = output.storageQueue({
+  queueName: 'link-requests-poison',
+  connection: 'AzureWebJobsStorage',
+});
+
+const TICKET_FIELDS = ['ticketId', 'action', 'request'];
+
+function parseTicket(message: unknown): { ticketId: string; request: unknown } {
+  let value = message;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new InvalidRequestError([
+        { code: 'InvalidJson', target: '', message: 'the message must be JSON' },
+      ]);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidRequestError([
+      { code: 'InvalidType', target: '', message: 'the message must be a JSON object' },
+    ]);
+  const ticket = value as Record<string, unknown>;
+  const details = [
+    ...Object.keys(ticket)
+      .filter((k) => !TICKET_FIELDS.includes(k))
+      .map((k) => ({
+        code: 'UnknownField',
+        target: k,
+        message: `unknown field ${k}: a ticket has ticketId, action and request`,
+      })),
+  ];
+  if (typeof ticket.ticketId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(ticket.ticketId))
+    details.push({
+      code: 'InvalidValue',
+      target: 'ticketId',
+      message: 'ticketId must be 1-64 letters, digits and . _ : -',
+    });
+  if (ticket.action !== 'create')
+    details.push({ code: 'InvalidValue', target: 'action', message: 'action must be "create"' });
+  if (ticket.request === undefined)
+    details.push({ code: 'MissingField', target: 'request', message: 'request is required' });
+  if (details.length > 0) throw new InvalidRequestError(details);
+  return { ticketId: ticket.ticketId as string, request: ticket.request };
+}
+
+export async function linkRequestsHandler(message: unknown, context: InvocationContext): Promise<void> {
+  let ticketId = '?';
+  try {
+    const ticket = parseTicket(message);
+    ticketId = ticket.ticketId;
+    const request = parseLinkRequest(ticket.request, new Date());
+    const outcome = await startCreateLink(df.getClient(context), request, ticketId);
+    context.log(
+      outcome.started
+        ? `[ticket ${ticketId}] createLink started: ${outcome.instanceId}`
+        : `[ticket ${ticketId}] createLink already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
+    );
+  } catch (e) {
+    if (!(e instanceof InvalidRequestError)) throw e; // transient: the host retries, then poisons
+    context.warn(`[ticket ${ticketId}] invalid message moved to link-requests-poison: ${e.message}`);
+    context.extraOutputs.set(poisonQueue, {
+      reason: e.toBody().error,
+      message: typeof message === 'string' ? message : JSON.stringify(message),
+      dequeueCount: context.triggerMetadata?.dequeueCount ?? null,
+      messageId: context.triggerMetadata?.id ?? null,
+    });
+  }
+}
+
+app.storageQueue('linkRequests', {
+  queueName: 'link-requests',
+  connection: 'AzureWebJobsStorage',
+  extraInputs: [df.input.durableClient()],
+  extraOutputs: [poisonQueue],
+  handler: linkRequestsHandler,
+});
