@@ -251,9 +251,11 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
       const s = ctx.engine.getStatus(id, url.searchParams.get('showHistory') === 'true');
       if (!s) return send(res, 404);
       const running = s.runtimeStatus === 'Running' || s.runtimeStatus === 'Pending';
+      const failedAs500 =
+        s.runtimeStatus === 'Failed' && url.searchParams.get('returnInternalServerErrorOnFailure') === 'true';
       return send(
         res,
-        running ? 202 : 200,
+        running ? 202 : failedAs500 ? 500 : 200,
         statusJson(s),
         running ? { Location: url.href, 'Retry-After': '10' } : {},
       );
