@@ -143,6 +143,7 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
   mark(['read-managed-instance'], 'done');
   const plan = buildPlan(request, facts);
   status.link = plan.names.link;
+  for (const step of status.steps) step.title = plan.steps.find((s) => s.id === step.id)?.title ?? step.title;
   const planned = new Set(plan.steps.map((s) => s.id));
   status.phase = 'running';
 
