@@ -233,13 +233,23 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
     }
   };
 
+  // a message sent through LocalHost.queues keeps the host busy (for idle()) until a poll round of its queue
+  // that started after the send has finished
+  const rounds = new Map<string, { started: number; waiters: { after: number; done: () => void }[] }>();
+  const roundsOf = (queue: string) => {
+    let r = rounds.get(queue);
+    if (!r) rounds.set(queue, (r = { started: 0, waiters: [] }));
+    return r;
+  };
   const pollQueue = async (reg: Registration): Promise<void> => {
     if (!queues) return;
     const name = String(reg.trigger.queueName);
     const q = await queues.queue(name);
     const pollMs = opts.queuePollMs ?? 250;
+    const round = roundsOf(name);
     while (!closing) {
       let got = 0;
+      const thisRound = ++round.started;
       try {
         const res = await q.receiveMessages({
           numberOfMessages: Math.min(32, batchSize),
@@ -283,9 +293,15 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       } catch (err) {
         if (!closing) log(`[${reg.name}] queue poll error: ${(err as Error).message}`);
       }
-      if (got === 0 && !closing) await sleep(pollMs);
+      const finished = round.waiters.filter((w) => w.after < thisRound);
+      round.waiters = round.waiters.filter((w) => w.after >= thisRound);
+      for (const w of finished) w.done();
+      if (got === 0 && !closing && round.waiters.length === 0) await sleep(pollMs);
     }
   };
+  const queueTriggers = new Set(
+    registrations.filter((r) => r.kind === 'queue').map((r) => String(r.trigger.queueName)),
+  );
   if (queues) for (const reg of registrations.filter((r) => r.kind === 'queue')) pollers.push(pollQueue(reg));
 
   // ---- timer triggers ----
@@ -382,7 +398,15 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       purge: async (id) => engine.purge(id),
     },
     queues: {
-      send: (queue, body) => need(queues, 'queues').send(queue, body),
+      send: async (queue, body) => {
+        await need(queues, 'queues').send(queue, body);
+        if (!queueTriggers.has(queue) || closing) return;
+        const round = roundsOf(queue);
+        void engine.track(
+          () => new Promise<void>((done) => round.waiters.push({ after: round.started, done })),
+        );
+        for (const w of [...wakeups]) w();
+      },
       receiveAll: (queue) => need(queues, 'queues').receiveAll(queue),
       peek: (queue) => need(queues, 'queues').peek(queue),
     },
@@ -402,6 +426,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
     close: async () => {
       closing = true;
       for (const w of [...wakeups]) w();
+      for (const r of rounds.values()) for (const w of r.waiters.splice(0)) w.done();
       for (const h of timerHandles) clearTimeout(h);
       await Promise.allSettled(pollers);
       engine.close();
