@@ -117,6 +117,11 @@ export async function launchEstate(opts: LaunchOptions): Promise<LaunchedEstate>
     // No handle on a detached child's stdio or IPC: let it live on its own.
     child.stderr?.destroy();
     if (child.connected) child.disconnect();
+  } else {
+    // Tied through the IPC channel, but without keeping this process's event loop alive.
+    child.unref();
+    child.channel?.unref();
+    (child.stderr as (typeof child.stderr & { unref?: () => void }) | null)?.unref?.();
   }
   return {
     connection,
@@ -125,6 +130,7 @@ export async function launchEstate(opts: LaunchOptions): Promise<LaunchedEstate>
       if (exited !== undefined || !isAlive(pid)) return;
       process.kill(pid, 'SIGTERM');
       if (!opts.detached) {
+        child.ref();
         await exitPromise;
         return;
       }

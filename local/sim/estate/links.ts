@@ -89,6 +89,8 @@ export interface SimLink {
   seedingOperationId: string;
   /** Set while a DELETE is running. */
   deleting?: boolean;
+  /** When a DELETE ended the link before its creation finished. */
+  canceledAt?: Date;
 }
 
 export type SqlDagCommandKind =
@@ -740,6 +742,16 @@ export class LinkEngine implements LinkBackend {
     };
     this.links.set(this.key(mi, name), link);
     const operation = this.operationFor(mi, 'distributedAvailabilityGroups', () => {
+      if (link.canceledAt) {
+        return {
+          status: 'Canceled',
+          endTime: link.canceledAt,
+          error: {
+            code: 'OperationCanceled',
+            message: `The link '${name}' was deleted while it was being created.`,
+          },
+        };
+      }
       if (link.phase === 'Creating') return { status: 'InProgress' };
       if (link.phase === 'Failed') {
         return {
@@ -786,7 +798,8 @@ export class LinkEngine implements LinkBackend {
     return {
       status: 202,
       operation: this.scheduledOperation(mi, at, (when) => {
-        this.links.delete(this.key(mi, name));
+        if (link.phase === 'Creating') link.canceledAt = when;
+        if (this.links.get(this.key(mi, name)) === link) this.links.delete(this.key(mi, name));
         this.dropped(link, when);
         return {};
       }),

@@ -318,6 +318,20 @@ describe('link with SQL Server as initial primary', () => {
     expect(up.body.properties.databases[0].mostRecentLinkError).toContain(LinkErrorCodes.certNotOnInstance);
   });
 
+  it('cancels the creation when the link is deleted before it is created', async () => {
+    const { h, clock, entry, mi } = await setup();
+    applyRunbookToState(entry, mi, names, clock.now());
+    const put = await h.raw('PUT', dagPath(), linkBody(names, entry));
+    clock.advance(10_000);
+    const del = await h.raw('DELETE', dagPath());
+    expect(del.status).toBe(202);
+    clock.advance(6_000);
+    const op = await h.raw('GET', put.headers['azure-asyncoperation'] ?? '');
+    expect(op.body.status).toBe('Canceled');
+    expect((await h.raw('GET', dagPath())).status).toBe(404);
+    expect(mi.databases.has('salesdb')).toBe(false);
+  });
+
   it('keeps the link through a certificate rotation, and loses it when the endpoint certificate expires', async () => {
     const { h, clock, state, entry, mi } = await setup();
     applyRunbookToState(entry, mi, names, clock.now());
