@@ -8,7 +8,7 @@
  * local/sim/estate/launch.ts), prints where the API listens and the function key, and runs until SIGINT or
  * SIGTERM.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     },
   });
   const stateDir = resolve(values['state-dir']);
+  mkdirSync(stateDir, { recursive: true });
   const timeScale = values['time-scale'] !== undefined ? Number(values['time-scale']) : undefined;
   const env: Record<string, string> = {};
   let estate: LaunchedEstate | undefined;
