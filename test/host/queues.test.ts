@@ -101,3 +101,34 @@ describe('timer trigger', () => {
     expect(() => timeSpanMs('soon')).toThrow();
   });
 });
+
+describe("the repository's host.json with a test override", () => {
+  it('uses messageEncoding none and the maxDequeueCount override', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'milink-queues-repo-'));
+    const repoHost = await startLocalHost({
+      entry: resolve(here, 'apps', 'samples.ts'),
+      stateDir: dir,
+      clock: new VirtualClock(),
+      queues: 'azurite-memory',
+      maxDequeueCount: 2,
+      queueVisibilityTimeoutMs: 0, // host.json hides a failed message for 30 s
+      queuePollMs: 50,
+      log: () => {},
+    });
+    try {
+      const raw = new QueueClient(repoHost.storageConnectionString!, 'sample-requests');
+      await raw.createIfNotExists();
+      controls.queueFailures = 0;
+      await raw.sendMessage(JSON.stringify({ kind: 'explode', id: 9 })); // plain JSON, as the repo's host.json says
+      const poisoned = await until('the poison message', async () => {
+        const items = await repoHost.queues.peek('sample-requests-poison');
+        return items.length > 0 ? items : undefined;
+      });
+      expect(poisoned).toEqual([{ kind: 'explode', id: 9 }]);
+      expect(controls.queueFailures).toBe(2);
+    } finally {
+      await repoHost.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
