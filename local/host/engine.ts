@@ -391,8 +391,8 @@ export class Engine {
       continueAsNew = outcome.continueAsNew;
       rec.canceledTimers = outcome.canceledTimers;
     } catch (err) {
-      if (!(err instanceof NonDeterminismError) && failure === undefined) throw err;
-      if (err instanceof NonDeterminismError) failure = err.message;
+      // non-determinism, or an action the local host cannot carry out: the instance fails with the reason
+      if (err instanceof NonDeterminismError || failure === undefined) failure = (err as Error).message;
     }
 
     rec.history = history;

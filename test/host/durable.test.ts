@@ -87,6 +87,14 @@ describe('activities', () => {
     ]);
   });
 
+  it('an action the local host cannot carry out fails the instance with the reason', async () => {
+    const { status } = await run('UsesDurableHttp');
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(String(status.output)).toContain(
+      'action type 8 (entities, durable HTTP) is not supported by the local host',
+    );
+  });
+
   it('an orchestrator that throws fails the instance with its message', async () => {
     const { status } = await run('Failing', 'x');
     expect(status.runtimeStatus).toBe('Failed');

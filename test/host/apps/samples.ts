@@ -129,6 +129,10 @@ df.app.orchestration('NonDeterministic', function* (context) {
   return 'unreachable';
 });
 
+df.app.orchestration('UsesDurableHttp', function* (context) {
+  return yield context.df.callHttp({ method: 'GET', url: 'https://example.invalid/' });
+});
+
 df.app.orchestration('Failing', function* (context) {
   yield context.df.callActivity(Hello, context.df.getInput());
   throw new Error('the orchestrator gave up');
