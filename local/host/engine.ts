@@ -83,6 +83,7 @@ export class Engine {
   private readonly activities = new Map<string, Registration>();
   private readonly instances = new Map<string, InstanceRecord>();
   private readonly runnable = new Set<string>();
+  private readonly dirty = new Set<string>();
   private readonly activityQueue: ActivityItem[] = [];
   private readonly inFlight = new Set<string>();
   private readonly timers = new Map<string, TimerItem>();
@@ -249,6 +250,7 @@ export class Engine {
   }
 
   close(): void {
+    this.flush();
     this.closed = true;
     for (const t of this.timers.values()) if (t.handle) clearTimeout(t.handle);
     this.timers.clear();
@@ -281,6 +283,7 @@ export class Engine {
         // let I/O callbacks (HTTP requests, activity completions) run between rounds
         await new Promise((r) => setImmediate(r));
         this.fireDueTimers();
+        this.flush();
         while (this.runnable.size > 0 && !this.closed) {
           const id = this.runnable.values().next().value as string;
           this.runnable.delete(id);
@@ -521,9 +524,19 @@ export class Engine {
     const rec = this.instances.get(instanceId);
     if (!rec || rec.execution !== execution || TERMINAL.includes(rec.runtimeStatus)) return;
     rec.inbox.push(event(ev.type, this.opts.clock.now(), ev.fields));
-    this.opts.store.save(rec);
+    // saved once per pump round (and always before the episode that acts on it); completions lost in a
+    // crash before that only make their activity run again
+    this.dirty.add(instanceId);
     this.runnable.add(instanceId);
     this.kick();
+  }
+
+  private flush(): void {
+    for (const id of this.dirty) {
+      const rec = this.instances.get(id);
+      if (rec) this.opts.store.save(rec);
+    }
+    this.dirty.clear();
   }
 
   private notifyParent(child: InstanceRecord, failure?: string): void {
