@@ -162,6 +162,7 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
   mark(['wait-for-link'], 'current');
   const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.options.deadlineHours * 3600_000);
   let interval = input.options.pollIntervalSeconds;
+  let lastProgress = '';
   let observation: LinkObservation;
   for (;;) {
     observation = (yield* call(
@@ -198,9 +199,15 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
           : 'check the link in the portal and the network paths between SQL Server and the instance, then re-run',
       });
     }
+    // Back off while nothing moves; look again soon while the link makes progress (seeding).
+    const progress = JSON.stringify(status.seeding);
+    interval =
+      progress !== lastProgress
+        ? input.options.pollIntervalSeconds
+        : Math.min(interval * 2, MAX_POLL_SECONDS);
+    lastProgress = progress;
     const next = Math.min(now.getTime() + interval * 1000, deadline.getTime());
     yield context.df.createTimer(new Date(next));
-    interval = Math.min(interval * 2, MAX_POLL_SECONDS);
   }
   mark(['wait-for-link', 'verify-connection'], 'done');
 
