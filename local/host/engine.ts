@@ -261,7 +261,10 @@ export class Engine {
   private kick(): void {
     if (this.closed) return;
     this.wanted = true;
-    if (!this.pumping) void this.pump();
+    if (!this.pumping)
+      void this.pump().catch((err: unknown) =>
+        this.log(`engine error: ${(err as Error).stack ?? String(err)}`),
+      );
   }
 
   private isIdle(): boolean {
