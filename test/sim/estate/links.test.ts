@@ -413,6 +413,29 @@ describe('link with SQL Server as initial primary', () => {
   });
 });
 
+describe('versions and instance state', () => {
+  it('links SQL Server 2019 one-way only (failoverMode None), and refuses a stopped instance', async () => {
+    const { h, clock, entry, mi } = await setup({ version: 2019, cu: 20 });
+    applyRunbookToState(entry, mi, names, clock.now());
+    const twoWay = await h.raw('PUT', dagPath(), linkBody(names, entry, { failoverMode: 'Manual' }));
+    clock.advance(31_000);
+    const failed = await h.raw('GET', twoWay.headers['azure-asyncoperation'] ?? '');
+    expect(failed.body.error.code).toBe(LinkErrorCodes.unsupportedVersion);
+    const oneWay = await h.raw('PUT', dagPath(), linkBody(names, entry, { failoverMode: 'None' }));
+    expect(oneWay.status).toBe(201);
+    clock.advance(31_000);
+    expect((await h.raw('GET', oneWay.headers['azure-asyncoperation'] ?? '')).body.status).toBe('Succeeded');
+    mi.state = 'Stopped';
+    const stopped = await h.raw(
+      'PUT',
+      dagPath('DAG2_SalesDb'),
+      linkBody({ ...names, instanceAg: 'AG2_MI' }, entry),
+    );
+    expect(stopped.status).toBe(409);
+    expect(stopped.body.error.code).toBe('ManagedInstanceNotReady');
+  });
+});
+
 describe('link with the managed instance as initial primary', () => {
   const miNames: RunbookNames = { ...names, instancePrimary: true };
 
