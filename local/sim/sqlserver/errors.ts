@@ -33,6 +33,7 @@ const MESSAGES: Record<number, string> = {
   209: "Ambiguous column name '%1'.",
   241: 'Conversion failed when converting date and/or time from character string.',
   245: "Conversion failed when converting the nvarchar value '%1' to data type int.",
+  1205: 'Transaction (Process ID %1) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.',
   2715: 'Column, parameter, or variable #1: Cannot find data type %1.',
   2812: "Could not find stored procedure '%1'.",
   911: "Database '%1' does not exist. Make sure that the name is entered correctly.",

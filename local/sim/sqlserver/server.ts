@@ -50,6 +50,8 @@ export interface ErrorFault extends TextFault {
 export interface SqlFaults {
   /** added before every request (real milliseconds) */
   latencyMs: number;
+  /** extra delay (real milliseconds) for requests whose text matches: to exercise timeouts and cancellation */
+  slowOnText: Array<TextFault & { ms: number }>;
   /** the next N connections are closed as soon as they open */
   dropNextConnections: number;
   /** the connection is closed, without a reply, when a request's text matches */
@@ -59,7 +61,7 @@ export interface SqlFaults {
 }
 
 export function createFaults(): SqlFaults {
-  return { latencyMs: 0, dropNextConnections: 0, dropOnText: [], errorOnText: [] };
+  return { latencyMs: 0, slowOnText: [], dropNextConnections: 0, dropOnText: [], errorOnText: [] };
 }
 
 export interface JournalEntry {
@@ -124,14 +126,14 @@ export async function startSqlServer(opts: {
   const sockets = new Set<Socket>();
 
   const server = createServer((socket) => {
-    if (faults.dropNextConnections > 0) {
-      faults.dropNextConnections -= 1;
-      socket.destroy();
-      return;
-    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (faults.dropNextConnections > 0) {
+      faults.dropNextConnections -= 1;
+      socket.resetAndDestroy();
+      return;
+    }
     socket.setNoDelay(true);
     new Connection(socket, state, clock, hooks, faults, journal);
   });
@@ -321,16 +323,22 @@ class Connection {
     if (drop) {
       consume(drop);
       entry.dropped = true;
-      this.socket.destroy();
+      this.socket.resetAndDestroy();
       return;
     }
 
-    if (this.faults.latencyMs > 0) {
+    let delay = this.faults.latencyMs;
+    const slow = this.faults.slowOnText.find((f) => matches(f, text));
+    if (slow) {
+      consume(slow);
+      delay += slow.ms;
+    }
+    if (delay > 0) {
       const aborted = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
           this.current = null;
           resolve(false);
-        }, this.faults.latencyMs);
+        }, delay);
         this.current = {
           abort: () => {
             clearTimeout(timer);

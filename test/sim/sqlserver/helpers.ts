@@ -32,6 +32,7 @@ export function connect(
   server: RunningSqlServer,
   user = SA.name,
   password = SA.password,
+  requestTimeout = 5000,
 ): Promise<sql.ConnectionPool> {
   const pool = new sql.ConnectionPool({
     server: server.host,
@@ -42,7 +43,7 @@ export function connect(
     options: { encrypt: false, trustServerCertificate: true },
     pool: { max: 1, min: 0 },
     connectionTimeout: 5000,
-    requestTimeout: 5000,
+    requestTimeout,
   });
   return pool.connect();
 }

@@ -210,9 +210,11 @@ WHERE ag.is_distributed = 1 AND rs.is_local = 0`);
       synchronization_health_desc: 'HEALTHY',
     });
     const lag = await s.batch(
-      'SELECT secondary_lag_seconds AS lag, log_send_queue_size AS q, last_hardened_lsn AS lsn, synchronization_state_desc AS st FROM sys.dm_hadr_database_replica_states WHERE is_local = 0',
+      'SELECT secondary_lag_seconds AS lag, log_send_queue_size AS q, CAST(last_hardened_lsn AS varchar(30)) AS lsn, synchronization_state_desc AS st FROM sys.dm_hadr_database_replica_states WHERE is_local = 0',
     );
-    expect(lag.recordsets[0]).toEqual([{ lag: '3', q: '120', lsn: 34000000012300001, st: 'SYNCHRONIZING' }]);
+    expect(lag.recordsets[0]).toEqual([
+      { lag: '3', q: '120', lsn: '34000000012300001', st: 'SYNCHRONIZING' },
+    ]);
     const seeding = await s.batch(
       'SELECT s.local_database_name AS db, s.transferred_size_bytes AS sent, a.current_state AS state FROM sys.dm_hadr_physical_seeding_stats s JOIN sys.dm_hadr_automatic_seeding a ON a.operation_id = s.local_physical_seeding_id',
     );
