@@ -5,16 +5,11 @@
  * DMVs; seeding progress and lag move with the (virtual) clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import sql from 'mssql';
-import { createPipelineRequest } from '@azure/core-rest-pipeline';
-import { SqlManagementClient } from '@azure/arm-sql';
-import { SecretClient } from '@azure/keyvault-secrets';
 import { VirtualClock } from '../../../local/sim/clock.js';
 import { startEstate, type RunningEstate } from '../../../local/sim/estate/estate.js';
 import type { EstateSpec } from '../../../local/sim/estate/spec.js';
 import { LinkErrorCodes } from '../../../local/sim/estate/truth.js';
-import { StaticToken } from '../azure/harness.js';
-import { azureRoots } from './fixtures.js';
+import { ByHand } from './by-hand.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const MI = `/subscriptions/${SUB}/resourceGroups/rg-data/providers/Microsoft.Sql/managedInstances/mi-prod`;
@@ -49,166 +44,32 @@ const spec: EstateSpec = {
 
 let estate: RunningEstate;
 let clock: VirtualClock;
-let arm: SqlManagementClient;
-let secrets: SecretClient;
-const pools = new Map<string, sql.ConnectionPool>();
+let h: ByHand;
 let fqdn = '';
-
-async function raw(
-  method: string,
-  pathOrUrl: string,
-  body?: unknown,
-): Promise<{ status: number; body: any; headers: Record<string, string> }> {
-  const url = pathOrUrl.startsWith('https://')
-    ? pathOrUrl
-    : `${estate.connection.arm.endpoint}${pathOrUrl}?api-version=2025-01-01`;
-  const req = createPipelineRequest({
-    url,
-    method: method as 'GET',
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  if (body !== undefined) req.headers.set('Content-Type', 'application/json');
-  const res = await arm.sendRequest(req);
-  return {
-    status: res.status,
-    body: res.bodyAsText ? JSON.parse(res.bodyAsText) : undefined,
-    headers: res.headers.toJSON(),
-  };
-}
-
-async function pool(serverName: string): Promise<sql.ConnectionPool> {
-  let p = pools.get(serverName);
-  if (!p) {
-    const target = estate.connection.sqlServers.find((s) => s.serverName === serverName);
-    const password = (await secrets.getSecret(`${serverName.toLowerCase()}-login`)).value ?? '';
-    p = await new sql.ConnectionPool({
-      server: target?.address ?? '',
-      port: target?.port ?? 0,
-      user: 'milink_admin',
-      password,
-      options: { encrypt: false, trustServerCertificate: true },
-    }).connect();
-    pools.set(serverName, p);
-  }
-  return p;
-}
-
-async function run(serverName: string, batch: string): Promise<sql.IResult<any>> {
-  return (await pool(serverName)).request().batch(batch);
-}
-
-/** Polls an Azure-AsyncOperation URL, moving the virtual clock between polls, until it is terminal. */
-async function finish(
-  asyncUrl: string,
-  stepMs = 5_000,
-): Promise<{ status: string; error?: { code: string; message: string } }> {
-  for (let i = 0; i < 100; i++) {
-    const op = await raw('GET', asyncUrl);
-    if (op.body.status !== 'InProgress') return op.body;
-    clock.advance(stepMs);
-  }
-  throw new Error('operation never finished');
-}
+const raw = (method: string, path: string, body?: unknown) => h.raw(method, path, body);
+const run = (server: string, batch: string) => h.run(server, batch);
+const finish = (url: string) => h.finish(url);
 
 /** The runbook's trust and endpoint steps on one SQL Server (certificate, upload, instance certificate, roots, endpoint). */
 async function establishTrust(serverName: string, opts: { uploadToInstance: boolean }): Promise<void> {
-  const masterKey = (await secrets.getSecret('master-key')).value ?? '';
-  await run(
-    serverName,
-    `USE MASTER
-IF NOT EXISTS (SELECT * FROM sys.symmetric_keys WHERE symmetric_key_id = 101)
-BEGIN
-    PRINT 'Creating master key.' + CHAR(13) + 'Keep the password confidential and in a secure place.'
-    CREATE MASTER KEY ENCRYPTION BY PASSWORD = '${masterKey.replace(/'/g, "''")}'
-END
-ELSE
-    PRINT 'Master key already exists.'`,
-  );
-  await run(
-    serverName,
-    `DECLARE @cert_expiry_date AS varchar(max)='03/30/2028'
-DECLARE @sqlserver_certificate_name NVARCHAR(MAX) = N'Cert_' + @@servername  + N'_endpoint'
-DECLARE @sqlserver_certificate_subject NVARCHAR(MAX) = N'Certificate for ' + @sqlserver_certificate_name
-DECLARE @create_sqlserver_certificate_command NVARCHAR(MAX) = N'CREATE CERTIFICATE [' + @sqlserver_certificate_name + '] ' + char (13) +
-'    WITH SUBJECT = ''' + @sqlserver_certificate_subject + ''',' + char (13) +
-'    EXPIRY_DATE = '''+ @cert_expiry_date + ''''+ char (13)
-IF NOT EXISTS (SELECT name from sys.certificates WHERE name = @sqlserver_certificate_name)
-BEGIN
-    PRINT (@create_sqlserver_certificate_command)
-    EXEC sp_executesql @stmt = @create_sqlserver_certificate_command
-END
-ELSE
-    PRINT 'Certificate ' + @sqlserver_certificate_name + ' already exists.'`,
-  );
-  const certName = `Cert_${serverName}_endpoint`;
-  const pk = await run(serverName, `SELECT CERTENCODED(CERT_ID(N'${certName}')) AS SQLServerPublicKey`);
-  const der = pk.recordset[0].SQLServerPublicKey as Buffer;
-  if (opts.uploadToInstance) {
-    const put = await raw('PUT', `${MI}/serverTrustCertificates/${certName}`, {
-      properties: { publicBlob: `0x${der.toString('hex')}` },
-    });
-    expect([200, 202]).toContain(put.status);
-    if (put.status === 202)
-      expect((await finish(put.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
-  }
-  const endpointCert = await raw('GET', `${MI}/endpointCertificates/DATABASE_MIRRORING`);
-  const publicKey = String(endpointCert.body.properties.publicBlob);
-  expect(publicKey.startsWith('0x')).toBe(true);
-  await run(serverName, `CREATE CERTIFICATE [${fqdn}]\nFROM BINARY = ${publicKey}`);
-  const roots = azureRoots();
-  for (const [name, rootDer] of [
-    ['MicrosoftPKI', roots.microsoft],
-    ['DigiCertPKI', roots.digicert],
-  ] as const) {
-    await run(
-      serverName,
-      `IF NOT EXISTS (SELECT name FROM sys.certificates WHERE name = N'${name}')
-BEGIN
-    PRINT 'Creating ${name} certificate.'
-    CREATE CERTIFICATE [${name}] FROM BINARY = 0x${rootDer.toString('hex').toUpperCase()}
-    DECLARE @CERTID int
-    SELECT @CERTID = CERT_ID('${name}')
-    EXEC sp_certificate_add_issuer @CERTID, N'*.database.windows.net'
-END
-ELSE
-    PRINT 'Certificate ${name} already exists.'`,
-    );
-  }
-  const id = await run(
-    serverName,
-    `SELECT name, subject, certificate_id, start_date, expiry_date FROM sys.certificates WHERE issuer_name LIKE '%Microsoft Corporation%' AND name = '${fqdn}'`,
-  );
-  await run(serverName, `EXEC sp_validate_certificate_ca_chain ${id.recordset[0].certificate_id}`);
-  await run(
-    serverName,
-    `CREATE ENDPOINT database_mirroring_endpoint
-    STATE=STARTED
-    AS TCP (LISTENER_PORT=5022, LISTENER_IP = ALL)
-    FOR DATABASE_MIRRORING (
-        ROLE=ALL,
-        AUTHENTICATION = CERTIFICATE [${certName}],
-        ENCRYPTION = REQUIRED ALGORITHM AES
-    )`,
-  );
+  await h.masterKey(serverName);
+  const cert = await h.sqlCertificate(serverName);
+  if (opts.uploadToInstance) expect(await h.uploadToInstance(cert)).toBe('Succeeded');
+  await h.instanceCertificate(serverName);
+  await h.roots(serverName);
+  await h.validateInstanceCertificate(serverName);
+  await h.endpoint(serverName, 5022, cert.name);
 }
 
 beforeAll(async () => {
   clock = new VirtualClock();
   estate = await startEstate(spec, { clock, retryAfterSeconds: 0 });
-  const token = new StaticToken(estate.connection.arm.token);
-  arm = new SqlManagementClient(token, SUB, {
-    endpoint: estate.connection.arm.endpoint,
-    tlsOptions: { ca: estate.connection.caCertPem },
-  });
-  secrets = new SecretClient(estate.connection.keyVault.url, token, {
-    tlsOptions: { ca: estate.connection.caCertPem },
-    disableChallengeResourceVerification: true,
-  });
-  fqdn = estate.connection.managedInstances[0]?.fqdn ?? '';
+  h = new ByHand(estate, clock);
+  fqdn = h.fqdn;
 });
 
 afterAll(async () => {
-  for (const p of pools.values()) await p.close();
+  await h?.close();
   await estate?.close();
 });
 
