@@ -318,6 +318,33 @@ describe('link with SQL Server as initial primary', () => {
     expect(up.body.properties.databases[0].mostRecentLinkError).toContain(LinkErrorCodes.certNotOnInstance);
   });
 
+  it('restarts seeding after a network interruption (the endpoint stopped and started)', async () => {
+    const { h, clock, state, entry, mi } = await setup();
+    applyRunbookToState(entry, mi, names, clock.now());
+    await h.raw('PUT', dagPath(), linkBody(names, entry));
+    clock.advance(36_000);
+    const before = await h.raw('GET', dagPath());
+    expect(before.body.properties.databases[0].seedingProgress).not.toBe('0%');
+    if (state.endpoint) state.endpoint.state = 'STOPPED';
+    clock.advance(1_000);
+    const down = await h.raw('GET', dagPath());
+    expect(down.body.properties.databases[0]).toMatchObject({
+      replicaState: 'Seeding',
+      connectedState: 'DISCONNECTED',
+    });
+    if (state.endpoint) state.endpoint.state = 'STARTED';
+    clock.advance(1_000);
+    const again = await h.raw('GET', dagPath());
+    expect(again.body.properties.databases[0]).toMatchObject({
+      replicaState: 'Seeding',
+      seedingProgress: '0%',
+      connectedState: 'CONNECTED',
+    });
+    expect(state.seedings.map((r) => r.currentState)).toEqual(['FAILED', 'SEEDING']);
+    clock.advance(20_000);
+    expect((await h.raw('GET', dagPath())).body.properties.databases[0].replicaState).toBe('Connected');
+  });
+
   it('cancels the creation when the link is deleted before it is created', async () => {
     const { h, clock, entry, mi } = await setup();
     applyRunbookToState(entry, mi, names, clock.now());
