@@ -4,6 +4,8 @@ export { SqlError, sqlError, sqlMessage } from './errors.js';
 export {
   createServerState,
   certificateDer,
+  createServerCertificate,
+  importCertificate,
   serverVersion,
   type ServerSpec,
   type SqlServerYear,

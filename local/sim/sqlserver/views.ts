@@ -159,7 +159,7 @@ const ENDPOINT_COLUMNS: Array<[string, SqlType]> = [
 function hadrDbRow(ctx: ViewContext, r: SimServerState['databaseReplicaStates'][number]): Row {
   const db = ctx.state.databases.find((d) => d.name.toLowerCase() === r.databaseName.toLowerCase());
   return {
-    database_id: r.isLocal && db ? db.databaseId : r.isLocal ? null : 0,
+    database_id: db ? db.databaseId : null,
     group_id: r.groupId,
     replica_id: r.replicaId,
     group_database_id: derivedGuid(`${r.groupId}/${r.databaseName.toLowerCase()}`),

@@ -321,3 +321,50 @@ describe('sp_validate_certificate_ca_chain', () => {
     }
   });
 });
+
+describe('RPC forms and long statements', () => {
+  let s: StandIn;
+  beforeAll(async () => {
+    s = await standIn({ serverName: 'RPC01' });
+  });
+  afterAll(() => s?.close());
+
+  it('runs a runbook block longer than 4000 characters through request.query() (PLP)', async () => {
+    const { tsqlBlocks } = await import('./runbook-blocks.js');
+    // a long comment line takes the statement over 4000 characters: tedious then sends it as nvarchar(max)
+    const ms = `-- ${'='.repeat(4000)}\n` + tsqlBlocks().find((b) => b.includes("N'MicrosoftPKI'"))!;
+    expect(ms.length).toBeGreaterThan(4000);
+    const req = s.pool.request();
+    const printed: string[] = [];
+    req.on('info', (m: { message: string }) => printed.push(m.message));
+    await req.query(ms.replace(/\nGO\s*$/, ''));
+    expect(printed).toEqual(['Creating MicrosoftPKI certificate.']);
+    const r = await s.pool
+      .request()
+      .input('n', sql.NVarChar, 'MicrosoftPKI')
+      .query('SELECT certificate_id AS id, key_length AS bits FROM sys.certificates WHERE name = @n');
+    expect(r.recordset[0]!.bits).toBe(4096);
+  });
+
+  it('calls procedures by name over RPC (request.execute)', async () => {
+    const id = (await s.pool.request().query("SELECT CERT_ID('MicrosoftPKI') AS id")).recordset[0]!
+      .id as number;
+    await s.pool
+      .request()
+      .input('certificate_id', sql.Int, id)
+      .input('issuer_name', sql.NVarChar, '*.example.net')
+      .execute('sp_certificate_add_issuer');
+    expect(s.server.state.certificates.find((c) => c.name === 'MicrosoftPKI')!.issuerRegistrations).toEqual([
+      '*.database.windows.net',
+      '*.example.net',
+    ]);
+    expect((await errorOf(s.pool.request().execute('sp_nothing_here'))).number).toBe(2812);
+  });
+
+  it('a variable declared in a branch not taken exists (NULL), as in T-SQL', async () => {
+    const r = await s.batch(
+      'IF 1 = 0\nBEGIN\n  DECLARE @x int = 5\nEND\nSELECT @x AS x, ISNULL(@x, -1) AS y',
+    );
+    expect(r.recordsets[0]).toEqual([{ x: null, y: -1 }]);
+  });
+});

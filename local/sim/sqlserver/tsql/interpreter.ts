@@ -105,9 +105,11 @@ export class Interpreter {
   /** Runs a batch; `params` are sp_executesql parameters already bound. Returns the return status. */
   runBatch(text: string, params?: Map<string, Variable>): number {
     let stmts: Stmt[];
+    let declarations: Map<string, TypeSpec>;
     try {
       stmts = parseBatch(text);
-      this.compileChecks(stmts, params);
+      declarations = this.compileChecks(stmts, params);
+      for (const spec of declarations.values()) typeFromSpec(spec, true);
     } catch (e) {
       if (e instanceof SqlError) {
         this.raise(e);
@@ -116,6 +118,11 @@ export class Interpreter {
       throw e;
     }
     const scope = new Scope();
+    // a variable exists from the start of its batch (NULL until its DECLARE runs), even in a branch not taken
+    for (const [name, spec] of declarations) {
+      const type = typeFromSpec(spec, true);
+      scope.vars.set(name, { type, value: tv(null, type) });
+    }
     if (params) for (const [k, v] of params) scope.vars.set(k, v);
     try {
       this.runList(stmts, scope, text);
@@ -138,8 +145,9 @@ export class Interpreter {
   }
 
   /** What SQL Server finds when it compiles the batch: undeclared variables and version-specific syntax. */
-  private compileChecks(stmts: Stmt[], params?: Map<string, Variable>): void {
+  private compileChecks(stmts: Stmt[], params?: Map<string, Variable>): Map<string, TypeSpec> {
     const declared = new Set<string>(params ? [...params.keys()] : []);
+    const declarations = new Map<string, TypeSpec>();
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) {
         for (const n of node) walk(n);
@@ -148,9 +156,10 @@ export class Interpreter {
       if (!node || typeof node !== 'object' || Buffer.isBuffer(node)) return;
       const o = node as Record<string, unknown>;
       if (o.t === 'declare') {
-        for (const v of o.vars as Array<{ name: string; init?: Expr }>) {
+        for (const v of o.vars as Array<{ name: string; type: TypeSpec; init?: Expr }>) {
           if (v.init) walk(v.init);
           if (declared.has(v.name.toLowerCase())) throw sqlError(134, v.name);
+          declarations.set(v.name.toLowerCase(), v.type);
           declared.add(v.name.toLowerCase());
         }
         return;
@@ -171,6 +180,7 @@ export class Interpreter {
       for (const v of Object.values(o)) walk(v);
     };
     walk(stmts);
+    return declarations;
   }
 
   private runList(stmts: Stmt[], scope: Scope, text: string): void {
