@@ -291,7 +291,10 @@ export async function ensureDistributedAvailabilityGroup(ctx: StepContext): Prom
 export async function firstLogBackup(ctx: StepContext, since: Date): Promise<StepReport> {
   const out = report(['first-log-backup']);
   const session = await ctx.sql();
-  const taken = await catalog.logBackupsSince(session, ctx.request.database, since);
+  // A later run (a re-post) finds the backup taken after seeding finished, not only one taken since it began.
+  const seedingEnd = (await catalog.readSeeding(session, ctx.request.database))?.endTime;
+  const from = seedingEnd && seedingEnd.getTime() < since.getTime() ? seedingEnd : since;
+  const taken = await catalog.logBackupsSince(session, ctx.request.database, from);
   if (taken > 0) {
     out.found.push(`${taken} log backup(s) since seeding finished`);
     return out;

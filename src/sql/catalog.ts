@@ -222,11 +222,13 @@ export interface SeedingInfo {
   transferredMb: number;
   databaseMb: number;
   state: string;
+  /** When the seeding finished (end_time_utc), if it has. */
+  endTime?: Date;
 }
 
 export async function readSeeding(s: SqlSession, database: string): Promise<SeedingInfo | undefined> {
   const [row] = await s.query(
-    'SELECT TOP 1 transferred_size_bytes, database_size_bytes, internal_state_desc FROM sys.dm_hadr_physical_seeding_stats WHERE local_database_name = @db ORDER BY start_time_utc DESC',
+    'SELECT TOP 1 transferred_size_bytes, database_size_bytes, internal_state_desc, end_time_utc FROM sys.dm_hadr_physical_seeding_stats WHERE local_database_name = @db ORDER BY start_time_utc DESC',
     { db: database },
   );
   if (!row) return undefined;
@@ -234,6 +236,7 @@ export async function readSeeding(s: SqlSession, database: string): Promise<Seed
     transferredMb: Math.round(Number(row.transferred_size_bytes) / 1048576),
     databaseMb: Math.round(Number(row.database_size_bytes) / 1048576),
     state: text(row.internal_state_desc),
+    ...(row.end_time_utc ? { endTime: new Date(row.end_time_utc as string | Date) } : {}),
   };
 }
 
