@@ -5,21 +5,40 @@
  * native generator and converted for forge: a server starts without generating anything, and the first
  * certificate costs one native key generation.
  */
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPair,
+  generateKeyPairSync,
+  randomBytes,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import forge from 'node-forge';
 
 const POOL_SIZE = 2;
 const keyPool: forge.pki.rsa.KeyPair[] = [];
 let nextKey = 0;
 
-function pooledKeyPair(): forge.pki.rsa.KeyPair {
-  if (keyPool.length < POOL_SIZE) {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
-    const pub = forge.pki.setRsaPublicKey(priv.n, priv.e);
-    keyPool.push({ privateKey: priv, publicKey: pub });
+function addToPool(privateKey: KeyObject): void {
+  if (keyPool.length >= POOL_SIZE) return;
+  const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  const pub = forge.pki.setRsaPublicKey(priv.n, priv.e);
+  keyPool.push({ privateKey: priv, publicKey: pub });
+}
+
+/** Warms the pool in the background (libuv thread pool) as soon as this module loads. */
+function warmPool(): void {
+  for (let i = keyPool.length; i < POOL_SIZE; i++) {
+    generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, privateKey) => {
+      if (!err) addToPool(privateKey);
+    });
   }
+}
+warmPool();
+
+function pooledKeyPair(): forge.pki.rsa.KeyPair {
+  if (keyPool.length === 0) addToPool(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
   const pair = keyPool[nextKey % keyPool.length]!;
   nextKey += 1;
   return pair;
