@@ -59,7 +59,9 @@ export function encodeFailure(failure: StepFailure): string {
 export function decodeFailure(message: string | undefined, step: StepId | 'preflight'): StepFailure {
   const at = message?.indexOf(MARKER) ?? -1;
   if (message && at >= 0) {
-    const json = message.slice(at + MARKER.length);
+    // encodeFailure's JSON is on one line; the task's error text may go on (Reason, then Details: the stack,
+    // which repeats the message)
+    const json = message.slice(at + MARKER.length).split('\n')[0]!;
     const end = json.lastIndexOf('}');
     try {
       return JSON.parse(json.slice(0, end + 1)) as StepFailure;
