@@ -75,9 +75,8 @@ export async function readDatabase(s: SqlSession, database: string): Promise<Dat
     recoveryModel: text(db.recovery_model_desc),
     state: text(db.state_desc),
     logFiles: fileRows.filter((r) => text(r.type_desc) === 'LOG').length,
-    filestream:
-      fileRows.some((r) => text(r.type_desc) === 'FILESTREAM') ||
-      groupRows.some((r) => text(r.type) === 'FD'),
+    // FILESTREAM data filegroups only: a memory-optimized filegroup's containers are FILESTREAM files too
+    filestream: groupRows.some((r) => text(r.type) === 'FD'),
     memoryOptimized: groupRows.some((r) => text(r.type) === 'FX'),
     hasFullBackup: backups.length > 0,
   };
