@@ -500,6 +500,52 @@ export const VIEWS: Record<string, ViewDef> = {
         })),
       ),
   },
+  'sys.dm_hadr_availability_group_states': {
+    columns: [
+      ['group_id', T.guid],
+      ['primary_replica', T.nvarchar(128)],
+      ['primary_recovery_health', T.tinyint],
+      ['primary_recovery_health_desc', N60],
+      ['secondary_recovery_health', T.tinyint],
+      ['secondary_recovery_health_desc', N60],
+      ['synchronization_health', T.tinyint],
+      ['synchronization_health_desc', N60],
+    ],
+    rows: (ctx) =>
+      ctx.state.availabilityGroups.map((g) => {
+        const primary = g.replicas.find((r) => r.role === 'PRIMARY');
+        const local = g.replicas.find((r) => r.isLocal);
+        const worst = g.replicas.reduce((w, r) => Math.min(w, HEALTH[r.synchronizationHealth] ?? 0), 2);
+        const isPrimary = local?.role === 'PRIMARY';
+        return {
+          group_id: g.groupId,
+          primary_replica: primary?.replicaServerName ?? null,
+          primary_recovery_health: isPrimary ? 1 : null,
+          primary_recovery_health_desc: isPrimary ? 'ONLINE' : null,
+          secondary_recovery_health: isPrimary ? null : 1,
+          secondary_recovery_health_desc: isPrimary ? null : 'ONLINE',
+          synchronization_health: worst,
+          synchronization_health_desc: ['NOT_HEALTHY', 'PARTIALLY_HEALTHY', 'HEALTHY'][worst],
+        };
+      }),
+  },
+  'sys.availability_databases_cluster': {
+    columns: [
+      ['group_id', T.guid],
+      ['group_database_id', T.guid],
+      ['database_name', N],
+      ['truncation_lsn', T.numeric()],
+    ],
+    rows: (ctx) =>
+      ctx.state.availabilityGroups.flatMap((g) =>
+        g.databases.map((d) => ({
+          group_id: g.groupId,
+          group_database_id: derivedGuid(`${g.groupId}/${d.toLowerCase()}`),
+          database_name: d,
+          truncation_lsn: null,
+        })),
+      ),
+  },
   'sys.dm_hadr_database_replica_states': {
     columns: [
       ['database_id', T.int],

@@ -133,6 +133,7 @@ describe('DMVs follow the estate; DAG commands reach the estate', () => {
   const seen: Array<{ kind: DistributedAgCommand['kind']; modes?: DistributedAgCommand['modes'] }> = [];
   let veto: SqlError | null = null;
   let before = 0;
+  let changes = 0;
   beforeAll(async () => {
     s = await standIn(
       { serverName: 'LINK01', databases: [{ name: 'Sales', fullBackup: true }] },
@@ -140,6 +141,9 @@ describe('DMVs follow the estate; DAG commands reach the estate', () => {
         hooks: {
           beforeStatement: () => {
             before++;
+          },
+          onChange: () => {
+            changes++;
           },
           onDistributedAgCommand: (cmd) => {
             if (veto) throw veto;
@@ -220,6 +224,17 @@ WHERE ag.is_distributed = 1 AND rs.is_local = 0`);
     );
     expect(seeding.recordsets[0]).toEqual([{ db: 'Sales', sent: '1048576', state: 'SEEDING' }]);
     expect(before).toBeGreaterThan(0);
+    // one catalog change per DDL statement of the setup batch (master key, AG, DAG)
+    expect(changes).toBe(3);
+    const groups = await s.batch(
+      'SELECT ag.name, gs.primary_replica, gs.synchronization_health_desc AS h FROM sys.dm_hadr_availability_group_states gs JOIN sys.availability_groups ag ON ag.group_id = gs.group_id ORDER BY ag.name',
+    );
+    expect(groups.recordsets[0]).toEqual([
+      { name: 'AG_Sales', primary_replica: 'LINK01', h: 'HEALTHY' },
+      { name: 'DAG_Sales', primary_replica: 'AG_Sales', h: 'HEALTHY' },
+    ]);
+    const dbs = await s.batch('SELECT database_name FROM sys.availability_databases_cluster');
+    expect(dbs.recordsets[0]).toEqual([{ database_name: 'Sales' }]);
   });
 
   it('MODIFY … AVAILABILITY_MODE, FAILOVER, SET (ROLE = SECONDARY), FORCE_FAILOVER reach the hook', async () => {

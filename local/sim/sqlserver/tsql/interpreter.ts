@@ -93,7 +93,6 @@ const AGGREGATES = new Set(['COUNT', 'COUNT_BIG', 'MAX', 'MIN', 'SUM', 'AVG']);
 
 export class Interpreter {
   readonly events: ExecEvent[] = [];
-  private changed = false;
 
   constructor(
     private readonly state: SimServerState,
@@ -133,8 +132,6 @@ export class Interpreter {
         return 0;
       }
       throw e;
-    } finally {
-      if (this.changed) this.hooks.onChange?.();
     }
     return 0;
   }
@@ -298,7 +295,7 @@ export class Interpreter {
           onDistributedAgCommand: this.hooks.onDistributedAgCommand,
         };
         runDdl(s, env);
-        this.changed = true;
+        this.hooks.onChange?.();
       }
     }
   }
@@ -325,7 +322,6 @@ export class Interpreter {
     const inner = new Interpreter(this.state, this.clock, this.session, this.hooks);
     const status = inner.runBatch(sql, params);
     this.events.push(...inner.events);
-    if (inner.changed) this.changed = true;
     return status;
   }
 
@@ -386,7 +382,7 @@ export class Interpreter {
       },
       requireSysadmin: () => this.requireSysadmin(),
       changed: () => {
-        this.changed = true;
+        this.hooks.onChange?.();
       },
     };
   }
@@ -405,8 +401,6 @@ export class Interpreter {
     } catch (e) {
       if (e instanceof SqlError) this.raise(e);
       else throw e;
-    } finally {
-      if (this.changed) this.hooks.onChange?.();
     }
     return 0;
   }
