@@ -5,7 +5,9 @@ import { register } from 'tsx/esm/api';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-  console.error(`milink needs Node.js 22 or newer (this is ${process.version}); run it through npx or npm run.`);
+  console.error(
+    `milink needs Node.js 22 or newer (this is ${process.version}); run it through npx or npm run.`,
+  );
   process.exit(1);
 }
 register();

@@ -14,7 +14,10 @@ const packages = lock.packages;
 
 /** os, cpu and libc from a platform package's name suffix (e.g. linux-arm64-musl, win32-x64-msvc). */
 function platformOf(name) {
-  const suffix = name.split('/').pop().replace(/^(rollup|binding|esbuild)-/, '');
+  const suffix = name
+    .split('/')
+    .pop()
+    .replace(/^(rollup|binding|esbuild)-/, '');
   const parts = suffix.split('-');
   const os = parts[0];
   const cpu = { 'arm-eabi': 'arm', arm: 'arm' }[parts.slice(1, 3).join('-')] ?? parts[1];
@@ -34,7 +37,9 @@ for (const [path, entry] of Object.entries(packages)) {
     added++;
   }
 }
-const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+const sorted = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 lock.packages = sorted;
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lockfile: added ${added} platform entries`);
