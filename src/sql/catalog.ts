@@ -182,16 +182,24 @@ export async function readAvailabilityGroups(s: SqlSession): Promise<Availabilit
   const dbs = await s.query(
     'SELECT drs.group_id, d.name FROM sys.dm_hadr_database_replica_states drs JOIN sys.databases d ON d.database_id = drs.database_id WHERE drs.is_local = 1',
   );
-  return groups.map((g) => ({
-    name: text(g.name),
-    isDistributed: Number(g.is_distributed) === 1,
-    replicas: replicas
-      .filter((r) => text(r.group_id).toLowerCase() === text(g.group_id).toLowerCase())
-      .map((r) => ({ replicaServerName: text(r.replica_server_name), endpointUrl: text(r.endpoint_url) })),
-    databases: dbs
-      .filter((d) => text(d.group_id).toLowerCase() === text(g.group_id).toLowerCase())
-      .map((d) => text(d.name)),
-  }));
+  // Membership as the catalog records it: a database seeded from the instance (instance as initial primary)
+  // belongs to the AG even where the replica-state DMV shows it only under the distributed AG.
+  const members = await s.query(
+    'SELECT group_id, database_name AS name FROM sys.availability_databases_cluster',
+  );
+  return groups.map((g) => {
+    const inGroup = (d: Record<string, unknown>) =>
+      text(d.group_id).toLowerCase() === text(g.group_id).toLowerCase();
+    const names = [...dbs.filter(inGroup), ...members.filter(inGroup)].map((d) => text(d.name));
+    return {
+      name: text(g.name),
+      isDistributed: Number(g.is_distributed) === 1,
+      replicas: replicas
+        .filter((r) => text(r.group_id).toLowerCase() === text(g.group_id).toLowerCase())
+        .map((r) => ({ replicaServerName: text(r.replica_server_name), endpointUrl: text(r.endpoint_url) })),
+      databases: names.filter((n, i) => names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) === i),
+    };
+  });
 }
 
 export interface LinkConnection {
