@@ -131,35 +131,6 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
         `a link with the instance as initial primary needs the SQL Server 2022 update policy; ${mi.name} has ${policy}`,
         "set the instance's update policy to SQL Server 2022",
       );
-    const ours = links.find((l) => l.name.toLowerCase() === requested.link.toLowerCase());
-    if (!ours && links.length >= LINKS_PER_INSTANCE)
-      fail(
-        'link-count',
-        'azure',
-        `${mi.name} already has ${links.length} links (the limit is ${LINKS_PER_INSTANCE})`,
-        'drop links that are no longer needed or use another instance',
-      );
-    const agClash = links.find(
-      (l) =>
-        l.name.toLowerCase() !== requested.link.toLowerCase() &&
-        l.properties?.instanceAvailabilityGroupName?.toLowerCase() ===
-          requested.instanceAvailabilityGroup.toLowerCase(),
-    );
-    if (agClash)
-      fail(
-        'names-free',
-        'azure',
-        `the instance availability group name ${requested.instanceAvailabilityGroup} is used by link ${agClash.name}`,
-        'choose another names.instanceAvailabilityGroup',
-        'CloudLifterChimeraMIAgNameIsAlreadyUsed',
-      );
-    if (ours && (ours.properties?.databases ?? []).every((d) => d.databaseName !== r.database))
-      fail(
-        'names-free',
-        'azure',
-        `a link named ${ours.name} already exists on ${mi.name} for another database`,
-        'choose another names.link',
-      );
     if (!sqlPrimary) {
       const db = await ctx.azure.arm.send(arm.getManagedDatabase(mi, r.database));
       if (db.status === 404)
@@ -184,17 +155,56 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
     }
   }
 
+  // The instance's links, checked against the link's final name: SQL Server decides it (DAG2_<db>, … for a
+  // further link of a database), so these checks run once that is known.
+  const checkLinks = (linkName: string): void => {
+    if (!instance) return;
+    const ours = links.find((l) => l.name.toLowerCase() === linkName.toLowerCase());
+    if (!ours && links.length >= LINKS_PER_INSTANCE)
+      fail(
+        'link-count',
+        'azure',
+        `${mi.name} already has ${links.length} links (the limit is ${LINKS_PER_INSTANCE})`,
+        'drop links that are no longer needed or use another instance',
+      );
+    const agClash = links.find(
+      (l) =>
+        l.name.toLowerCase() !== linkName.toLowerCase() &&
+        l.properties?.instanceAvailabilityGroupName?.toLowerCase() ===
+          requested.instanceAvailabilityGroup.toLowerCase(),
+    );
+    if (agClash)
+      fail(
+        'names-free',
+        'azure',
+        `the instance availability group name ${requested.instanceAvailabilityGroup} is used by link ${agClash.name}`,
+        'choose another names.instanceAvailabilityGroup',
+        'CloudLifterChimeraMIAgNameIsAlreadyUsed',
+      );
+    if (ours && (ours.properties?.databases ?? []).every((d) => d.databaseName !== r.database))
+      fail(
+        'names-free',
+        'azure',
+        `a link named ${ours.name} already exists on ${mi.name} for another database`,
+        'choose another names.link',
+      );
+  };
+
   // ---- SQL Server
   let info: catalog.ServerInfo;
   const session = await ctx.sql().catch((e) => {
     failures.push(problemFrom(e, 'sqlserver-login'));
     return undefined;
   });
-  if (!session) return { facts, failures, warnings };
+  if (!session) {
+    checkLinks(requested.link);
+    return { facts, failures, warnings };
+  }
   try {
     info = await catalog.readServerInfo(session);
   } catch (e) {
     failures.push(problemFrom(e, 'sqlserver-reachable'));
+    checkLinks(requested.link);
     return { facts, failures, warnings };
   }
   facts.serverName = info.serverName;
@@ -275,6 +285,7 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
       'the link needs the same collation on both sides',
     );
 
+  let finalLink = requested.link;
   try {
     const db = await catalog.readDatabase(session, r.database);
     const groups = await catalog.readAvailabilityGroups(session);
@@ -409,6 +420,14 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
           linkName = requested.link.replace(/^DAG\d+_/, `DAG${n + 1}_`);
       if (linkName !== requested.link) facts.names!.link = linkName;
     }
+    finalLink = linkName;
+
+    // the master-key step needs its password when SQL Server has no master key yet: a missing or unreadable
+    // secret stops the run here, before anything changes
+    if (!(await catalog.hasMasterKey(session)))
+      await ctx.secret(r.sqlServer.masterKeySecret).catch((e: unknown) => {
+        failures.push(problemFrom(e, 'master-key-secret'));
+      });
 
     facts.endpoint = await catalog.readEndpoint(session);
     if (facts.endpoint && facts.endpoint.port !== r.sqlServer.endpointPort)
@@ -436,6 +455,7 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
   } catch (e) {
     failures.push(problemFrom(e, 'sqlserver-catalog'));
   }
+  checkLinks(finalLink);
   return { facts, failures, warnings };
 }
 
