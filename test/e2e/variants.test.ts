@@ -152,6 +152,21 @@ function expectNothingCreatedTwice(bed: Bed, server: string) {
   return asked;
 }
 
+/** Re-posting the finished request an hour later: Completed again, and only reads reach SQL Server and ARM. */
+async function expectRepostChangesNothing(bed: Bed, server: string, request: unknown) {
+  bed.host.advance(3_600_000);
+  await bed.host.idle();
+  const journal = journalOf(bed, server);
+  const from = journal.length;
+  const armFrom = bed.estate.arm.journal.length;
+  const { status } = await createLink(bed, request);
+  expect(journal.length).toBeGreaterThan(from);
+  expect(changesIn(journal.slice(from)).map((e) => e.text)).toEqual([]);
+  expect(bed.estate.arm.journal.slice(armFrom).filter((r) => r.method !== 'GET')).toEqual([]);
+  for (const report of status.output.reports as Array<{ steps: string[]; changed: string[] }>)
+    expect(report.changed, report.steps.join(',')).toEqual([]);
+}
+
 function fqdnOf(bed: Bed, mi: string): string {
   return bed.estate.instances.all().find((m) => m.name === mi)!.fqdn;
 }
@@ -259,6 +274,11 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
     for (const mi of ['mi-prod', 'mi-dr'])
       expect(bed.estate.instances.all().find((m) => m.name === mi)!.serverTrustCertificates.size).toBe(1);
   });
+
+  it('re-posting either link later changes nothing', async () => {
+    await expectRepostChangesNothing(bed, 'SQLBOX1', demoRequest());
+    await expectRepostChangesNothing(bed, 'SQLBOX1', demoRequest({ managedInstance: instance('mi-dr') }));
+  });
 });
 
 describe('SQL Server 2022, the instance as initial primary: an endpoint with its own certificate but RC4 only', () => {
@@ -327,6 +347,14 @@ describe('SQL Server 2022, the instance as initial primary: an endpoint with its
     expect(asked.get('AVAILABILITY GROUP [AG_InventoryDb]')).toBe(1);
     expect(asked.get('AVAILABILITY GROUP [DAG1_InventoryDb]')).toBe(1);
     expect(journalOf(bed, 'SQLBOX1').filter((e) => /\bALTER\s+ENDPOINT\b/i.test(e.text))).toHaveLength(1);
+  });
+
+  it('re-posting it later changes nothing', async () => {
+    await expectRepostChangesNothing(
+      bed,
+      'SQLBOX1',
+      demoRequest({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
+    );
   });
 });
 
@@ -399,5 +427,9 @@ describe('SQL Server 2019: SQL Server as initial primary only, an endpoint with 
     const asked = expectNothingCreatedTwice(bed, 'SQLBOX19');
     expect(asked.get('AVAILABILITY GROUP [AG_SalesDb]')).toBe(1);
     expect(journalOf(bed, 'SQLBOX19').filter((e) => /\bALTER\s+ENDPOINT\b/i.test(e.text))).toHaveLength(1);
+  });
+
+  it('re-posting it later changes nothing', async () => {
+    await expectRepostChangesNothing(bed, 'SQLBOX19', sql2019Request());
   });
 });
