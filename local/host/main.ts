@@ -8,7 +8,8 @@
  * local/sim/estate/launch.ts), prints where the API listens and the function key, and runs until SIGINT or
  * SIGTERM.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,9 +24,29 @@ type LaunchEstate = (opts: {
   estateFile: string;
   connectionFile: string;
   timeScale?: number;
+  detached?: boolean;
 }) => Promise<LaunchedEstate>;
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The estate a connection file describes, when its ARM listener still answers. */
+async function reachable(connectionFile: string): Promise<LaunchedEstate['connection'] | undefined> {
+  let connection: LaunchedEstate['connection'];
+  try {
+    connection = JSON.parse(readFileSync(connectionFile, 'utf8')) as LaunchedEstate['connection'];
+  } catch {
+    return undefined;
+  }
+  const url = new URL(connection.arm.endpoint);
+  const open = await new Promise<boolean>((done) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) }, () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on('error', () => done(false));
+  });
+  return open ? connection : undefined;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -50,11 +71,33 @@ async function main(): Promise<void> {
     if (!existsSync(launcher)) throw new Error(`--estate needs ${launcher}, which does not exist yet`);
     const mod = (await import(pathToFileURL(launcher).href)) as { launchEstate: LaunchEstate };
     const connectionFile = join(stateDir, 'estate-connection.json');
-    estate = await mod.launchEstate({
-      estateFile: resolve(values.estate),
-      connectionFile,
-      ...(timeScale !== undefined ? { timeScale } : {}),
-    });
+    const pidFile = join(stateDir, 'estate.pid');
+    // The estate runs detached so it outlives a killed host; a restarted host finds it again.
+    const running =
+      existsSync(connectionFile) && existsSync(pidFile) ? await reachable(connectionFile) : undefined;
+    if (running) {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      estate = {
+        connection: running,
+        pid,
+        stop: async () => {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            /* already gone */
+          }
+        },
+      };
+      console.log(`simulated estate already running (pid ${pid}); reusing ${connectionFile}`);
+    } else {
+      estate = await mod.launchEstate({
+        estateFile: resolve(values.estate),
+        connectionFile,
+        detached: true,
+        ...(timeScale !== undefined ? { timeScale } : {}),
+      });
+      writeFileSync(pidFile, String(estate.pid));
+    }
     env.MILINK_ARM_ENDPOINT = estate.connection.arm.endpoint;
     env.MILINK_KEYVAULT_URL = estate.connection.keyVault.url;
     env.MILINK_LOCAL_CONNECTION_FILE = connectionFile;
