@@ -5,6 +5,7 @@ export {
   createServerState,
   certificateDer,
   createServerCertificate,
+  addDatabase,
   importCertificate,
   serverVersion,
   type ServerSpec,

@@ -338,3 +338,20 @@ export function createServerState(spec: ServerSpec, clock: Clock): SimServerStat
 export function newGuid(): string {
   return randomUUID().toUpperCase();
 }
+
+/**
+ * Adds a user database (as the estate does when seeding creates one on SQL Server); `state` defaults to
+ * ONLINE. Returns the new database.
+ */
+export function addDatabase(
+  state: SimServerState,
+  spec: NonNullable<ServerSpec['databases']>[number] & { state?: SimDatabase['state'] },
+  clock: Clock,
+): SimDatabase {
+  if (state.databases.some((d) => d.name.toLowerCase() === spec.name.toLowerCase()))
+    throw new Error(`database ${spec.name} already exists on ${state.serverName}`);
+  const db = makeDatabase(state, spec, nextDatabaseId(state), false, clock);
+  if (spec.state) db.state = spec.state;
+  state.databases.push(db);
+  return db;
+}

@@ -169,3 +169,51 @@ describe('HADR disabled', () => {
     expect(r.recordset).toEqual([{ hadr: 0 }]);
   });
 });
+
+describe('TRY … CATCH', () => {
+  let s: StandIn;
+  beforeAll(async () => {
+    s = await standIn({ serverName: 'TRYSRV' });
+  });
+  afterAll(() => s?.close());
+
+  it('catches statement errors and exposes ERROR_NUMBER() / ERROR_MESSAGE()', async () => {
+    const r = await s.batch(`BEGIN TRY
+  CREATE CERTIFICATE c1 WITH SUBJECT = 'c1'
+  PRINT 'not reached'
+END TRY
+BEGIN CATCH
+  SELECT ERROR_NUMBER() AS n, ERROR_MESSAGE() AS m
+END CATCH`);
+    expect(r.recordsets[0]).toEqual([
+      {
+        n: 15581,
+        m: 'Please create a master key in the database or open the master key in the session before performing this operation.',
+      },
+    ]);
+    expect(r.messages).toEqual([]);
+  });
+
+  it('THROW; rethrows to the client; errors in dynamic SQL are caught too', async () => {
+    const err = await errorOf(
+      s.batch(
+        "BEGIN TRY\n EXEC sp_executesql N'SELECT * FROM sys.nothing'\nEND TRY\nBEGIN CATCH\n PRINT 'caught ' + CAST(ERROR_NUMBER() AS varchar(10));\n THROW;\nEND CATCH",
+      ),
+    );
+    expect(err.number).toBe(208);
+    const r = await s.batch(
+      "BEGIN TRY\n EXEC sp_executesql N'SELECT * FROM sys.nothing'\nEND TRY\nBEGIN CATCH\n PRINT 'caught ' + CAST(ERROR_NUMBER() AS varchar(10))\nEND CATCH",
+    );
+    expect(r.messages.map((m) => m.message)).toEqual(['caught 208']);
+    // a name-resolution error at the TRY's own level is not caught (SQL Server's rule)
+    expect(
+      (
+        await errorOf(
+          s.batch("BEGIN TRY\n SELECT * FROM sys.nothing\nEND TRY\nBEGIN CATCH\n PRINT 'no'\nEND CATCH"),
+        )
+      ).number,
+    ).toBe(208);
+    const thrown = await errorOf(s.batch("THROW 50001, N'custom', 3"));
+    expect(thrown).toMatchObject({ number: 50001, message: 'custom' });
+  });
+});

@@ -87,6 +87,8 @@ export type Stmt = { start: number; end: number } & (
   | { t: 'print'; expr: Expr }
   | { t: 'if'; cond: Expr; then: Stmt; else?: Stmt }
   | { t: 'block'; body: Stmt[] }
+  | { t: 'try'; body: Stmt[]; catchBody: Stmt[] }
+  | { t: 'rethrow' }
   | { t: 'exec'; proc: string; args: Array<{ name?: string; expr: Expr; output: boolean }> }
   | { t: 'execdyn'; expr: Expr }
   | { t: 'createMasterKey'; password: Expr }

@@ -91,14 +91,23 @@ interface RowCtx {
 
 const AGGREGATES = new Set(['COUNT', 'COUNT_BIG', 'MAX', 'MIN', 'SUM', 'AVG']);
 
+/** Errors raised inside dynamic SQL reach an outer CATCH even when they are name-resolution errors. */
+const FROM_NESTED = new WeakSet<SqlError>();
+const NAME_RESOLUTION = new Set([207, 208, 209]);
+
 export class Interpreter {
   readonly events: ExecEvent[] = [];
+  /** > 0 inside BEGIN TRY: errors go to the CATCH block instead of the client */
+  private tryDepth = 0;
+  /** the errors being handled by the enclosing CATCH blocks (ERROR_NUMBER() …) */
+  private readonly caught: SqlError[] = [];
 
   constructor(
     private readonly state: SimServerState,
     private readonly clock: Clock,
     private readonly session: Session,
     private readonly hooks: ExecHooks = {},
+    private readonly outerTry = false,
   ) {}
 
   /** Runs a batch; `params` are sp_executesql parameters already bound. Returns the return status. */
@@ -111,6 +120,7 @@ export class Interpreter {
       for (const spec of declarations.values()) typeFromSpec(spec, true);
     } catch (e) {
       if (e instanceof SqlError) {
+        if (this.outerTry) throw e;
         this.raise(e);
         return 0;
       }
@@ -128,6 +138,10 @@ export class Interpreter {
     } catch (e) {
       if (e instanceof ReturnSignal) return e.status;
       if (e instanceof SqlError) {
+        if (this.outerTry) {
+          FROM_NESTED.add(e);
+          throw e;
+        }
         this.raise(e);
         return 0;
       }
@@ -185,7 +199,7 @@ export class Interpreter {
       try {
         this.run(s, scope, text);
       } catch (e) {
-        if (e instanceof SqlError && !BATCH_ABORTING.has(e.number)) {
+        if (e instanceof SqlError && !BATCH_ABORTING.has(e.number) && this.tryDepth === 0 && !this.outerTry) {
           this.raise(e);
           continue;
         }
@@ -247,6 +261,39 @@ export class Interpreter {
       case 'block':
         this.runList(s.body, scope, text);
         return;
+      case 'try': {
+        this.tryDepth++;
+        let failure: SqlError | null = null;
+        try {
+          this.runList(s.body, scope, text);
+        } catch (e) {
+          if (!(e instanceof SqlError)) throw e;
+          // name-resolution errors at the TRY's own level are not caught (SQL Server's rule)
+          if (NAME_RESOLUTION.has(e.number) && !FROM_NESTED.has(e)) throw e;
+          failure = e;
+        } finally {
+          this.tryDepth--;
+        }
+        if (failure) {
+          // result sets and messages already produced stay; the error itself does not reach the client
+          this.caught.push(failure);
+          try {
+            this.runList(s.catchBody, scope, text);
+          } finally {
+            this.caught.pop();
+          }
+        }
+        return;
+      }
+      case 'rethrow': {
+        const e = this.caught[this.caught.length - 1];
+        if (!e)
+          throw new SqlError(
+            10704,
+            'To rethrow an error, a THROW statement must be used inside a CATCH block. Insert the THROW statement inside a CATCH block, or add error parameters to the THROW statement.',
+          );
+        throw e;
+      }
       case 'exec':
         this.exec(s.proc, s.args, scope);
         return;
@@ -319,10 +366,18 @@ export class Interpreter {
   }
 
   private nested(sql: string, params?: Map<string, Variable>): number {
-    const inner = new Interpreter(this.state, this.clock, this.session, this.hooks);
-    const status = inner.runBatch(sql, params);
-    this.events.push(...inner.events);
-    return status;
+    const inner = new Interpreter(
+      this.state,
+      this.clock,
+      this.session,
+      this.hooks,
+      this.tryDepth > 0 || this.outerTry,
+    );
+    try {
+      return inner.runBatch(sql, params);
+    } finally {
+      this.events.push(...inner.events);
+    }
   }
 
   // ---- EXEC
@@ -872,6 +927,26 @@ export class Interpreter {
     const now = this.clock.now();
     const s = this.state;
     switch (e.name) {
+      case 'ERROR_NUMBER':
+      case 'ERROR_MESSAGE':
+      case 'ERROR_SEVERITY':
+      case 'ERROR_STATE':
+      case 'ERROR_LINE':
+      case 'ERROR_PROCEDURE': {
+        const c = this.caught[this.caught.length - 1];
+        if (e.name === 'ERROR_MESSAGE') return tv(c ? c.message : null, T.nvarchar(4000));
+        if (e.name === 'ERROR_PROCEDURE') return tv(null, T.nvarchar(128));
+        const n = !c
+          ? null
+          : e.name === 'ERROR_NUMBER'
+            ? c.number
+            : e.name === 'ERROR_SEVERITY'
+              ? c.severity
+              : e.name === 'ERROR_STATE'
+                ? c.state
+                : 1;
+        return tv(n, T.int);
+      }
       case 'SERVERPROPERTY':
         return serverProperty(s, str(0) ?? '');
       case 'IS_SRVROLEMEMBER': {

@@ -155,6 +155,12 @@ export class Parser {
       case 'BEGIN': {
         this.next();
         if (this.isKw('TRAN') || this.isKw('TRANSACTION')) throw this.fail();
+        if (this.acceptKw('TRY')) {
+          const body = this.statementsUntil('TRY');
+          this.expectKw('BEGIN', 'CATCH');
+          const catchBody = this.statementsUntil('CATCH');
+          return { t: 'try', body, catchBody };
+        }
         const body: Stmt[] = [];
         for (;;) {
           while (this.acceptOp(';'));
@@ -184,6 +190,12 @@ export class Parser {
       }
       case 'THROW': {
         this.next();
+        if (
+          this.peek().kind === 'eof' ||
+          this.isOp(';') ||
+          (this.peek().kind === 'ident' && this.isKw('END'))
+        )
+          return { t: 'rethrow' };
         const number = this.expr();
         this.expectOp(',');
         const message = this.expr();
@@ -211,6 +223,17 @@ export class Parser {
       default:
         // a statement the stand-in does not run (INSERT, UPDATE, GRANT, …) is never a silent success
         throw sqlError(102, t.value);
+    }
+  }
+
+  /** Statements up to END TRY / END CATCH. */
+  private statementsUntil(word: 'TRY' | 'CATCH'): Stmt[] {
+    const body: Stmt[] = [];
+    for (;;) {
+      while (this.acceptOp(';'));
+      if (this.acceptKw('END', word)) return body;
+      if (this.peek().kind === 'eof') throw this.fail();
+      body.push(this.statement());
     }
   }
 
