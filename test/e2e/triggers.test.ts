@@ -215,29 +215,42 @@ describe('queue link-requests: tickets', () => {
 
   it('a valid ticket starts the same orchestration; the ticket id is in its log lines', async () => {
     const request = demoRequest();
+    bed.host.setAutoAdvance(false); // hold the run at its first durable timer
     await bed.host.queues.send('link-requests', { ticketId: 'CHG-4242', action: 'create', request });
     await bed.host.idle();
-    const lines = bed.logs.filter((l) => l.includes('createLink'));
-    const started = lines.find((l) =>
-      /\[ticket CHG-4242\] createLink started: (link-mi-prod-[0-9a-f]{12})/.test(l),
+    const started = bed.logs.find((l) =>
+      /\[ticket CHG-4242\] createLink started: link-mi-prod-[0-9a-f]{12}/.test(l),
     );
     expect(started, bed.logs.join('\n')).toBeDefined();
     const id = /(link-mi-prod-[0-9a-f]{12})/.exec(started!)![1]!;
+    const running = (await bed.api('GET', `/api/links/${id}`)).json;
+    expect(running.runtimeStatus).toBe('Running');
+    expect(running.ticketId).toBe('CHG-4242');
+
+    // The orchestration is the one POST /api/links uses for this link: posting now is a 409 naming it.
+    const posted = await bed.api('POST', '/api/links', request);
+    expect(posted.status, posted.text).toBe(409);
+    expect(posted.json.error.target).toBe(id);
+    // A second ticket for the same link starts nothing and is not poisoned.
+    await bed.host.queues.send('link-requests', { ticketId: 'CHG-4243', action: 'create', request });
+    await bed.host.idle();
+    expect(
+      bed.logs.some((l) =>
+        l.includes(`[ticket CHG-4243] createLink already Running: ${id}; nothing started`),
+      ),
+    ).toBe(true);
+    expect(await bed.host.queues.peek('link-requests-poison')).toEqual([]);
+    expect(await bed.host.queues.peek('link-requests')).toEqual([]);
+
+    bed.host.setAutoAdvance(true);
+    await bed.host.idle();
     const status = await bed.finish(id);
     expect(status.runtimeStatus, JSON.stringify(status, null, 2)).toBe('Completed');
     expect(status.ticketId).toBe('CHG-4242');
     expect(status.output.health.healthy).toBe(true);
-    // The id is the one POST /api/links uses for this link: a posted duplicate finds it.
-    const again = await bed.api('POST', '/api/links', request);
-    expect(again.status).toBe(202);
-    expect(again.json.instanceId).toBe(id);
-    await bed.finish(id);
     const orchestrationLines = bed.logs.filter((l) => l.includes(`[createLink ${id}]`));
     expect(orchestrationLines.length).toBeGreaterThan(5);
-    const fromTicket = orchestrationLines.slice(
-      0,
-      orchestrationLines.findIndex((l) => l.includes('link healthy')) + 1,
-    );
-    for (const line of fromTicket) expect(line).toContain('[ticket CHG-4242]');
+    for (const line of orchestrationLines) expect(line).toContain('[ticket CHG-4242]');
+    expect(bed.logs.some((l) => l.includes('CHG-4243') && l.includes(`[createLink ${id}]`))).toBe(false);
   });
 });

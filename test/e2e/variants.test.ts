@@ -193,8 +193,20 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
     expect(before).toHaveLength(1);
     expect(before[0]).toMatchObject({ name: 'Hadr_endpoint', auth: 'NEGOTIATE', certificate: null });
 
+    // The live plan shows the alteration it will run; the run sends exactly that batch.
+    const live = await bed.api('POST', '/api/links/plan', { request: demoRequest(), live: true });
+    expect(live.status, live.text).toBe(200);
+    const endpointStep = (live.json.steps as Array<{ id: string; tsql?: string[] }>).find(
+      (s) => s.id === 'mirroring-endpoint',
+    );
+    expect(endpointStep?.tsql).toHaveLength(1);
+    expect(endpointStep!.tsql![0]).toMatch(/ALTER ENDPOINT \[Hadr_endpoint\]/);
+    expect(endpointStep!.tsql![0]).toMatch(/WINDOWS NEGOTIATE CERTIFICATE \[Cert_SQLBOX1_endpoint\]/);
+
     const { status } = await createLink(bed, demoRequest());
     expect(status.link).toBe('DAG1_SalesDb');
+    const ran = journalOf(bed, 'SQLBOX1').filter((e) => /\bALTER\s+ENDPOINT\b/i.test(e.text));
+    expect(ran.map((e) => e.text)).toEqual(endpointStep!.tsql);
 
     const after = await readEndpoints(bed, 'SQLBOX1');
     expect(after).toHaveLength(1);
@@ -396,6 +408,21 @@ describe('SQL Server 2019: SQL Server as initial primary only, an endpoint with 
     expect(changesIn(journalOf(bed, 'SQLBOX19'))).toEqual([]);
     expect(bed.estate.links.all()).toEqual([]);
     expect(bed.estate.instances.all()[0]!.serverTrustCertificates.size).toBe(0);
+
+    // A failed run does not block the link: posting again starts a new run, which fails the same way.
+    const again = await bed.api(
+      'POST',
+      '/api/links',
+      sql2019Request({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
+    );
+    expect(again.status, again.text).toBe(202);
+    expect(again.json.instanceId).toBe(posted.json.instanceId);
+    const second = await bed.finish(again.json.instanceId);
+    expect(second.runtimeStatus).toBe('Failed');
+    const id = posted.json.instanceId as string;
+    expect(bed.logs.filter((l) => l.includes(`createLink started: ${id}`))).toHaveLength(2);
+    expect(second.error.step).toBe('preflight');
+    expect(changesIn(journalOf(bed, 'SQLBOX19'))).toEqual([]);
   });
 
   it('creates the link with SQL Server as initial primary, altering the endpoint', async () => {
