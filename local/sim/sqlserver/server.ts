@@ -400,7 +400,7 @@ class Connection {
     if (decl) {
       for (const p of rest) bound.set(p.name.toLowerCase(), { type: p.value.t, value: p.value });
     }
-    interp.runBatch(toText(stmtTv) ?? '', decl ? bound : undefined);
+    interp.runDynamic(toText(stmtTv) ?? '', decl ? bound : undefined);
   }
 
   private finish(kind: 'batch' | 'rpc', events: ExecEvent[]): void {

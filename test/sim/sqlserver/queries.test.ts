@@ -125,6 +125,13 @@ describe('preflight reads', () => {
       "SELECT CONVERT(varchar(max), 0x0A0B, 1) AS hex, CONVERT(varchar(10), CAST('2025-03-30' AS datetime), 120) AS d, CAST('12' AS int) + 1 AS n, CASE WHEN NULL IS NULL THEN 'yes' ELSE 'no' END AS c, COALESCE(NULL, N'x') AS co",
     );
     expect(c.recordsets[0]).toEqual([{ hex: '0x0A0B', d: '2025-03-30', n: 13, c: 'yes', co: 'x' }]);
+    const g = await s.batch(
+      'SELECT recovery_model_desc AS m, COUNT(*) AS n FROM sys.databases GROUP BY recovery_model_desc HAVING COUNT(*) > 1 ORDER BY n DESC',
+    );
+    expect(g.recordsets[0]).toEqual([
+      { m: 'FULL', n: 5 },
+      { m: 'SIMPLE', n: 3 },
+    ]);
   });
 });
 
@@ -374,6 +381,15 @@ describe('RPC forms and long statements', () => {
       '*.example.net',
     ]);
     expect((await errorOf(s.pool.request().execute('sp_nothing_here'))).number).toBe(2812);
+  });
+
+  it('USE inside sp_executesql (every request.query) lasts only until it ends; in a batch it stays', async () => {
+    const inside = await s.pool.request().query('USE msdb; SELECT DB_NAME() AS db');
+    expect(inside.recordset).toEqual([{ db: 'msdb' }]);
+    expect((await s.pool.request().query('SELECT DB_NAME() AS db')).recordset).toEqual([{ db: 'master' }]);
+    await s.batch('USE msdb');
+    expect((await s.pool.request().query('SELECT DB_NAME() AS db')).recordset).toEqual([{ db: 'msdb' }]);
+    await s.batch('USE master');
   });
 
   it('a variable declared in a branch not taken exists (NULL), as in T-SQL', async () => {

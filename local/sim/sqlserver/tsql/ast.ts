@@ -52,6 +52,8 @@ export interface SelectStmt {
   assigns?: Array<{ name: string; expr: Expr }>;
   from?: { table: TableRef; joins: Join[] };
   where?: Expr;
+  groupBy?: Expr[];
+  having?: Expr;
   orderBy?: Array<{ expr: Expr; desc: boolean }>;
 }
 

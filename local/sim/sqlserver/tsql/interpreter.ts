@@ -374,9 +374,25 @@ export class Interpreter {
       this.tryDepth > 0 || this.outerTry,
     );
     try {
-      return inner.runBatch(sql, params);
+      return inner.runDynamic(sql, params);
     } finally {
       this.events.push(...inner.events);
+    }
+  }
+
+  /**
+   * Runs dynamic SQL (sp_executesql, EXEC (…), and every RPC to sp_executesql): like a batch, except that a
+   * USE inside it lasts only until it ends, as on SQL Server.
+   */
+  runDynamic(sql: string, params?: Map<string, Variable>): number {
+    const before = this.session.database;
+    try {
+      return this.runBatch(sql, params);
+    } finally {
+      if (this.session.database !== before) {
+        this.events.push({ k: 'database', from: this.session.database, to: before });
+        this.session.database = before;
+      }
     }
   }
 
@@ -541,10 +557,25 @@ export class Interpreter {
     const aggregate =
       q.items.some((it) => !it.star && this.containsAggregate(it.expr)) ||
       (q.assigns ?? []).some((a) => this.containsAggregate(a.expr));
-    if (aggregate) {
+    if (q.groupBy) {
+      const groups = new Map<string, RowCtx[]>();
+      for (const c of ctxs) {
+        const key = JSON.stringify(
+          q.groupBy.map((g) => {
+            const v = this.eval(g, scope, c);
+            return v.v === null ? null : (toText(v, 1) ?? '').replace(/ +$/, '').toLowerCase();
+          }),
+        );
+        const list = groups.get(key);
+        if (list) list.push(c);
+        else groups.set(key, [c]);
+      }
+      ctxs = [...groups.values()].map((g) => ({ ...g[0]!, group: g }));
+    } else if (aggregate || q.having) {
       const base = ctxs[0] ?? { sources, current: sources.map(() => null), outer };
       ctxs = [{ ...base, group: ctxs }];
     }
+    if (q.having) ctxs = ctxs.filter((c) => this.cond(q.having!, scope, c) === true);
 
     if (q.assigns) {
       for (const c of ctxs) {

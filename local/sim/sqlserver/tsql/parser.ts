@@ -370,6 +370,12 @@ export class Parser {
       q.from = { table, joins };
     }
     if (this.acceptKw('WHERE')) q.where = this.expr();
+    if (this.acceptKw('GROUP', 'BY')) {
+      q.groupBy = [];
+      do q.groupBy.push(this.expr());
+      while (this.acceptOp(','));
+    }
+    if (this.acceptKw('HAVING')) q.having = this.expr();
     if (this.acceptKw('ORDER', 'BY')) {
       q.orderBy = [];
       do {
