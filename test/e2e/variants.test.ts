@@ -244,6 +244,30 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
   });
 
   it('links the same database to mi-dr as DAG2_SalesDb, reusing AG_SalesDb and changing nothing shared', async () => {
+    // Before: the live plan needs only what is per instance (trust both ways, the DAG, the link).
+    const live = await bed.api('POST', '/api/links/plan', {
+      request: demoRequest({ managedInstance: instance('mi-dr') }),
+      live: true,
+    });
+    expect(live.status, live.text).toBe(200);
+    expect((live.json.steps as Array<{ id: string }>).map((s) => s.id)).toEqual([
+      'export-sqlserver-certificate',
+      'trust-sqlserver-certificate',
+      'export-instance-certificate',
+      'import-instance-certificate',
+      'import-root-certificates',
+      'validate-instance-certificate',
+      'distributed-availability-group',
+      'create-link',
+      'wait-for-link',
+      'verify-connection',
+      'first-log-backup',
+    ]);
+    const dagStep = (live.json.steps as Array<{ id: string; tsql?: string[] }>).find(
+      (s) => s.id === 'distributed-availability-group',
+    );
+    expect(dagStep?.tsql?.[0]).toMatch(/CREATE AVAILABILITY GROUP \[DAG2_SalesDb\]/);
+
     const journal = journalOf(bed, 'SQLBOX1');
     const from = journal.length;
     const { status } = await createLink(bed, demoRequest({ managedInstance: instance('mi-dr') }));
@@ -312,6 +336,17 @@ describe('SQL Server 2022, the instance as initial primary: an endpoint with its
   });
 
   it('creates the link, seeding SQL Server from the instance, keeping the endpoint certificate', async () => {
+    const live = await bed.api('POST', '/api/links/plan', {
+      request: demoRequest({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
+      live: true,
+    });
+    expect(live.status, live.text).toBe(200);
+    expect(live.json.failures).toEqual([]);
+    // The master key exists already (the endpoint's certificate needs one); everything else is to do.
+    expect(live.json.done).toEqual(['read-managed-instance', 'master-key']);
+    expect(live.json.steps.map((s: { id: string }) => s.id)).toContain('mirroring-endpoint');
+    expect(live.json.steps.map((s: { id: string }) => s.id)).not.toContain('prepare-database');
+
     const { status } = await createLink(
       bed,
       demoRequest({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
@@ -361,12 +396,13 @@ describe('SQL Server 2022, the instance as initial primary: an endpoint with its
     expect(journalOf(bed, 'SQLBOX1').filter((e) => /\bALTER\s+ENDPOINT\b/i.test(e.text))).toHaveLength(1);
   });
 
-  it('re-posting it later changes nothing', async () => {
-    await expectRepostChangesNothing(
-      bed,
-      'SQLBOX1',
-      demoRequest({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
-    );
+  it('re-posting it later changes nothing, and the live plan then has no steps', async () => {
+    const request = demoRequest({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' });
+    await expectRepostChangesNothing(bed, 'SQLBOX1', request);
+    const live = await bed.api('POST', '/api/links/plan', { request, live: true });
+    expect(live.status, live.text).toBe(200);
+    expect(live.json.steps).toEqual([]);
+    expect(live.json.done).toContain('create-link');
   });
 });
 
