@@ -48,10 +48,15 @@ function pooledKeyPair(): forge.pki.rsa.KeyPair {
 function dnAttributes(dn: string): forge.pki.CertificateField[] {
   const parts = dn.split(/,\s*(?=[A-Za-z]+=)/);
   const looksLikeDn = parts.every((p) => /^[A-Za-z]+=/.test(p));
-  if (!looksLikeDn) return [{ shortName: 'CN', value: dn }];
+  // UTF8String for everything but the country (PrintableString), so any name survives the round trip
+  const field = (shortName: string, value: string): forge.pki.CertificateField =>
+    shortName === 'C'
+      ? { shortName, value }
+      : ({ shortName, value, valueTagClass: forge.asn1.Type.UTF8 } as unknown as forge.pki.CertificateField);
+  if (!looksLikeDn) return [field('CN', dn)];
   const attrs = parts.map((p) => {
     const eq = p.indexOf('=');
-    return { shortName: p.slice(0, eq).trim().toUpperCase(), value: p.slice(eq + 1).trim() };
+    return field(p.slice(0, eq).trim().toUpperCase(), p.slice(eq + 1).trim());
   });
   return attrs.reverse();
 }
@@ -101,9 +106,34 @@ export interface ParsedCertificate {
   thumbprint: Buffer;
 }
 
+/** Undoes the RFC 4514 escapes in Node's rendering of a name (`\,`, `\+`, `\0A` …). */
+function unescapeDn(value: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '\\' && i + 1 < value.length) {
+      const hex = value.slice(i + 1, i + 3);
+      if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+      } else {
+        bytes.push(...Buffer.from(value[i + 1]!, 'utf8'));
+        i += 1;
+      }
+    } else bytes.push(...Buffer.from(c, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /** SQL Server shows a name with only a CN as its plain text, and a fuller name as "CN=…, O=…, C=…". */
 function displayName(lines: string): { text: string; cn: string } {
-  const parts = lines.split('\n').filter((l) => l.length > 0);
+  const parts = lines
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      const eq = l.indexOf('=');
+      return eq < 0 ? l : l.slice(0, eq + 1) + unescapeDn(l.slice(eq + 1));
+    });
   const cnPart = parts.find((p) => p.startsWith('CN='));
   const cn = cnPart ? cnPart.slice(3) : '';
   if (parts.length === 1 && cnPart) return { text: cn, cn };

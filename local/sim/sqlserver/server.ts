@@ -25,6 +25,7 @@ import {
   preloginReply,
   resultSet,
   returnStatus,
+  returnValueToken,
   type RpcRequest,
 } from './tds.js';
 import type { DistributedAgCommand } from './tsql/ddl.js';
@@ -357,6 +358,7 @@ class Connection {
     }
 
     const events: ExecEvent[] = [];
+    let outputs: Buffer[] = [];
     try {
       this.hooks.beforeStatement?.(this.state);
       const interp = new Interpreter(this.state, this.clock, session, {
@@ -373,7 +375,7 @@ class Connection {
           : undefined,
       });
       if (rpc === null) interp.runBatch(text);
-      else if (rpc.proc.toLowerCase() === 'sp_executesql') this.executeSql(interp, rpc);
+      else if (rpc.proc.toLowerCase() === 'sp_executesql') outputs = this.executeSql(interp, rpc);
       else
         interp.runProcedureRpc(
           rpc.proc,
@@ -389,11 +391,11 @@ class Connection {
     }
     entry.errorNumbers = events.flatMap((ev) => (ev.k === 'error' ? [ev.error.number] : []));
     if (entry.errorNumbers.length) entry.errorNumber = entry.errorNumbers[0];
-    this.finish(kind, events);
+    this.finish(kind, events, outputs);
   }
 
   /** sp_executesql over RPC: @statement, @params, then the parameters. */
-  private executeSql(interp: Interpreter, rpc: RpcRequest): void {
+  private executeSql(interp: Interpreter, rpc: RpcRequest): Buffer[] {
     const [stmt, decl, ...rest] = rpc.params;
     const stmtTv: TV = stmt?.value ?? { v: null, t: T.nvarchar() };
     const bound = new Map<string, { type: TV['t']; value: TV }>();
@@ -401,9 +403,15 @@ class Connection {
       for (const p of rest) bound.set(p.name.toLowerCase(), { type: p.value.t, value: p.value });
     }
     interp.runDynamic(toText(stmtTv) ?? '', decl ? bound : undefined);
+    // output parameters come back as RETURNVALUE tokens, with the values the statement left in them
+    return rest.flatMap((p, i) => {
+      if (!p.output) return [];
+      const v = bound.get(p.name.toLowerCase())!;
+      return [returnValueToken(i + 2, p.name, v.type, v.value.v)];
+    });
   }
 
-  private finish(kind: 'batch' | 'rpc', events: ExecEvent[]): void {
+  private finish(kind: 'batch' | 'rpc', events: ExecEvent[], outputs: Buffer[] = []): void {
     const name = this.state.serverName;
     const parts: Buffer[] = [];
     const inProc = kind === 'rpc' ? 0xff : 0xfd;
@@ -442,6 +450,7 @@ class Connection {
     }
     if (kind === 'rpc') {
       parts.push(returnStatus(hadError ? -6 : 0));
+      parts.push(...outputs);
       parts.push(doneToken(0xfe, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
     } else parts.push(doneToken(0xfd, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
     this.send(Buffer.concat(parts));

@@ -449,6 +449,15 @@ function writeValue(w: Writer, t: SqlType, v: Value): void {
   }
 }
 
+/** RETURNVALUE: an output parameter's final value, sent after RETURNSTATUS. */
+export function returnValueToken(ordinal: number, name: string, type: SqlType, value: Value): Buffer {
+  const t = wireType(type, typeof value === 'string' ? value.length : 0);
+  const w = new Writer().u8(0xac).u16(ordinal).bVarchar(name).u8(0x01).u32(0).u16(0x01);
+  typeInfo(w, t);
+  writeValue(w, t, value);
+  return w.toBuffer();
+}
+
 export function resultSet(columns: Array<{ name: string; type: SqlType }>, rows: Value[][]): Buffer {
   const types = columns.map((c, i) => {
     const maxLen = rows.reduce((m, r) => {

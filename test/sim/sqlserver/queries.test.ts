@@ -392,6 +392,54 @@ describe('RPC forms and long statements', () => {
     await s.batch('USE master');
   });
 
+  it('returns output parameters and binds the types tedious sends', async () => {
+    const r = await s.pool
+      .request()
+      .input('name', sql.VarChar(50), 'MicrosoftPKI')
+      .input('g', sql.UniqueIdentifier, '6f9619ff-8b86-d011-b42d-00c04fc964ff')
+      .input('amount', sql.Decimal(10, 2), 12.5)
+      .input('day', sql.Date, new Date('2025-03-30T00:00:00Z'))
+      .input('when', sql.DateTimeOffset, new Date('2025-03-30T10:00:00Z'))
+      .input('f', sql.Float, 1.25)
+      .output('id', sql.Int)
+      .output('subject', sql.NVarChar(4000))
+      .query(
+        'SELECT @id = certificate_id, @subject = subject FROM sys.certificates WHERE name = @name; SELECT @g AS g, @amount AS amount, CONVERT(varchar(10), @day, 120) AS day, @when AS w, @f * 2 AS f',
+      );
+    expect(r.output.id).toBe(
+      s.server.state.certificates.find((c) => c.name === 'MicrosoftPKI')!.certificateId,
+    );
+    expect(r.output.subject).toBe(
+      'CN=Microsoft RSA Root Certificate Authority 2017, O=Microsoft Corporation, C=US',
+    );
+    expect(r.recordset).toEqual([
+      {
+        g: '6F9619FF-8B86-D011-B42D-00C04FC964FF',
+        amount: 12.5,
+        day: '2025-03-30',
+        w: new Date('2025-03-30T10:00:00Z'),
+        f: 2.5,
+      },
+    ]);
+  });
+
+  it('handles hostile names: brackets, quotes and unicode in identifiers and literals', async () => {
+    await s.batch(
+      "CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Str0ng!Passw0rd'\nCREATE CERTIFICATE [we]]ird 'cert' ☃] WITH SUBJECT = N'it''s ☃'",
+    );
+    const r = await s.pool
+      .request()
+      .input('n', sql.NVarChar, "we]ird 'cert' ☃")
+      .query('SELECT name, subject, QUOTENAME(name) AS q FROM sys.certificates WHERE name = @n');
+    expect(r.recordset).toEqual([{ name: "we]ird 'cert' ☃", subject: "it's ☃", q: "[we]]ird 'cert' ☃]" }]);
+    expect(
+      (await errorOf(s.batch(`CREATE CERTIFICATE [${'x'.repeat(129)}] WITH SUBJECT = 'x'`))).number,
+    ).toBe(103);
+    expect((await s.pool.request().query(`SELECT QUOTENAME(N'${'y'.repeat(129)}') AS q`)).recordset).toEqual([
+      { q: null },
+    ]);
+  });
+
   it('a variable declared in a branch not taken exists (NULL), as in T-SQL', async () => {
     const r = await s.batch(
       'IF 1 = 0\nBEGIN\n  DECLARE @x int = 5\nEND\nSELECT @x AS x, ISNULL(@x, -1) AS y',
