@@ -138,6 +138,14 @@ describe('injected faults end in success after retry or in a failed status with 
     expectSucceeded(await run(b));
   }, 30_000);
 
+  it('an ARM connection dropped without an answer (listing the trusted certificates): retried, then healthy, one trust', async () => {
+    const b = await bed();
+    b.estate.armFaults.drop(1, { method: 'GET', path: /\/serverTrustCertificates$/ });
+    expectSucceeded(await run(b));
+    expect(b.estate.armFaults.injected.map((f) => f.kind)).toEqual(['drop']);
+    expect(b.estate.instances.all()[0]!.serverTrustCertificates.size).toBe(1);
+  });
+
   it('a SQL connection dropped while CREATE ENDPOINT is sent: retried on a new connection, the endpoint created once', async () => {
     const b = await bed();
     sqlbox(b).faults.dropOnText.push({ pattern: 'CREATE ENDPOINT', remaining: 1 });
