@@ -305,3 +305,21 @@ export async function startHostOn(estate: RunningEstate, opts: HostOnEstateOptio
     close: () => host.close(),
   };
 }
+
+/**
+ * Probes until `probe` returns a value (not undefined), between turns of the event loop and short real pauses;
+ * fails after `timeoutMs` naming `what`. For states only visible through polling (an orchestration's status).
+ */
+export async function until<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

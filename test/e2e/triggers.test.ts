@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { armLink, changesIn, demoRequest, demoSpec, journalOf, startBed, type Bed } from './harness.js';
+import {
+  armLink,
+  changesIn,
+  demoRequest,
+  demoSpec,
+  journalOf,
+  startBed,
+  until,
+  type Bed,
+} from './harness.js';
 
 /**
  * Issue 6's triggers end to end: re-posting a finished request, 409 while a run for the same link is going,
@@ -81,10 +90,27 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
 
   it('while the run waits for the link: steps done/current/pending, seeding progress, and a 409 naming it', async () => {
     bed.host.setAutoAdvance(false);
+    // The link's PUT answers slowly once, so the run can be seen in the middle of its steps.
+    bed.estate.armFaults.latency(1500, { method: 'PUT', path: '/distributedAvailabilityGroups/', times: 1 });
     const posted = await bed.api('POST', '/api/links', demoRequest());
     expect(posted.status, posted.text).toBe(202);
     instanceId = posted.json.instanceId;
     expect(posted.json.statusUrl).toMatch(new RegExp(`/api/links/${instanceId}$`));
+
+    const midway = await until(async () => {
+      const s = (await bed.api('GET', `/api/links/${instanceId}`)).json;
+      return s?.current === 'create-link' ? s : undefined;
+    }, 'the status to show create-link as the current step');
+    expect(midway.runtimeStatus).toBe('Running');
+    expect(midway.phase).toBe('running');
+    expect((midway.steps as Step[]).map((s) => s.id)).toEqual(planIds);
+    const at = planIds.indexOf('create-link');
+    expect((midway.steps as Step[]).map((s) => s.state)).toEqual([
+      ...planIds.slice(0, at).map(() => 'done'),
+      'current',
+      ...planIds.slice(at + 1).map(() => 'pending'),
+    ]);
+    expect(midway.seeding).toBeUndefined();
     // Every step up to the link's creation runs; the orchestration then sleeps on a durable timer.
     await bed.host.idle();
 
