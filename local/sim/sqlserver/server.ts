@@ -70,8 +70,10 @@ export interface JournalEntry {
   login: string;
   database: string;
   kind: 'batch' | 'rpc';
-  /** the batch text, the sp_executesql statement, or "EXEC proc" for other RPCs */
+  /** the batch text, the sp_executesql statement, or "EXEC proc @p = value, …" for other RPCs */
   text: string;
+  /** RPC parameters as sent (sp_executesql: the statement's parameters, without @statement/@params) */
+  params?: Array<{ name: string; value: unknown; output: boolean }>;
   /** the first error the request raised */
   errorNumber?: number;
   errorNumbers: number[];
@@ -113,6 +115,16 @@ function consume(f: TextFault): void {
 }
 
 let nextSpid = 51;
+
+/** A value as a T-SQL literal, for the journal's rendering of procedure calls. */
+function literal(x: TV): string {
+  const v = x.v;
+  if (v === null) return 'NULL';
+  if (Buffer.isBuffer(v)) return '0x' + v.toString('hex').toUpperCase();
+  if (v instanceof Date) return `'${v.toISOString()}'`;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return `N'${String(v).replace(/'/g, "''")}'`;
+}
 
 export async function startSqlServer(opts: {
   state: SimServerState;
@@ -299,8 +311,11 @@ class Connection {
       if (kind === 'batch') text = parseSqlBatch(payload);
       else {
         rpc = parseRpc(payload);
-        const stmt = rpc.proc.toLowerCase() === 'sp_executesql' ? rpc.params[0] : undefined;
-        text = stmt ? (toText(stmt.value) ?? '') : `EXEC ${rpc.proc}`;
+        const isExecuteSql = rpc.proc.toLowerCase() === 'sp_executesql';
+        const stmt = isExecuteSql ? rpc.params[0] : undefined;
+        text = stmt
+          ? (toText(stmt.value) ?? '')
+          : `EXEC ${rpc.proc}${rpc.params.length ? ' ' : ''}${rpc.params.map((p) => `${p.name ? p.name + ' = ' : ''}${literal(p.value)}${p.output ? ' OUTPUT' : ''}`).join(', ')}`;
       }
     } catch (e) {
       const err =
@@ -318,6 +333,10 @@ class Connection {
       text,
       errorNumbers: [],
     };
+    if (rpc) {
+      const shown = rpc.proc.toLowerCase() === 'sp_executesql' ? rpc.params.slice(2) : rpc.params;
+      entry.params = shown.map((p) => ({ name: p.name, value: p.value.v, output: p.output }));
+    }
     this.journal.push(entry);
 
     const drop = this.faults.dropOnText.find((f) => matches(f, text));

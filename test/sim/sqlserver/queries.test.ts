@@ -55,6 +55,10 @@ describe('preflight reads', () => {
       { TraceFlag: 12381, Status: 0, Global: 0, Session: 0 },
     ]);
     expect(r.messages).toEqual([]);
+    const logspace = await s.batch('DBCC SQLPERF(LOGSPACE)');
+    expect(
+      logspace.recordsets[0]!.find((r) => r['Database Name'] === 'Plain')!['Log Space Used (%)'],
+    ).toBeCloseTo(12, 0);
     const all = await s.batch('DBCC TRACESTATUS(-1)');
     expect(all.recordsets[0]!.map((x) => x.TraceFlag)).toEqual([1800, 9567]);
     expect(all.messages.map((m) => m.number)).toEqual([2528]);
@@ -381,6 +385,14 @@ describe('RPC forms and long statements', () => {
       '*.example.net',
     ]);
     expect((await errorOf(s.pool.request().execute('sp_nothing_here'))).number).toBe(2812);
+    const calls = s.server.journal.filter((j) => j.text.startsWith('EXEC sp_certificate_add_issuer'));
+    expect(calls.map((j) => j.text)).toEqual([
+      `EXEC sp_certificate_add_issuer @certificate_id = ${id}, @issuer_name = N'*.example.net'`,
+    ]);
+    expect(calls[0]!.params).toEqual([
+      { name: '@certificate_id', value: id, output: false },
+      { name: '@issuer_name', value: '*.example.net', output: false },
+    ]);
   });
 
   it('USE inside sp_executesql (every request.query) lasts only until it ends; in a batch it stays', async () => {

@@ -97,10 +97,10 @@ export function runDbcc(command: string, args: TV[], noInfoMsgs: boolean, env: P
         'DBCC execution completed. If DBCC printed error messages, contact your system administrator.',
       );
   };
-  const ints = args.map((a) => Number(convert(a, T.int).v));
+  const ints = (): number[] => args.map((a) => Number(convert(a, T.int).v));
   switch (command) {
     case 'TRACESTATUS': {
-      const requested = ints.filter((n) => n !== -1);
+      const requested = ints().filter((n) => n !== -1);
       const flags = requested.length ? requested : [...st.traceFlags].sort((a, b) => a - b);
       const rows: Value[][] = flags.map((f) => {
         const on = st.traceFlags.includes(f) ? 1 : 0;
@@ -121,7 +121,7 @@ export function runDbcc(command: string, args: TV[], noInfoMsgs: boolean, env: P
     case 'TRACEON':
     case 'TRACEOFF': {
       env.requireSysadmin();
-      for (const f of ints.filter((n) => n !== -1)) {
+      for (const f of ints().filter((n) => n !== -1)) {
         if (command === 'TRACEON' && !st.traceFlags.includes(f)) st.traceFlags.push(f);
         if (command === 'TRACEOFF') st.traceFlags = st.traceFlags.filter((x) => x !== f);
       }
