@@ -182,7 +182,16 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
       name: 'mi-dr',
       updatePolicy: 'SQLServer2022',
     });
+    spec.sqlServers[0]!.databases!.push({ name: 'LegacyDb', recoveryModel: 'FULL', fullBackup: true });
     bed = await startBed({ spec });
+    // An AG that already uses the endpoint (Windows authentication), for a database of its own.
+    await queryServer(
+      bed,
+      'SQLBOX1',
+      `CREATE AVAILABILITY GROUP [AG_Legacy] WITH (CLUSTER_TYPE = NONE) FOR DATABASE [LegacyDb]
+         REPLICA ON N'SQLBOX1' WITH (ENDPOINT_URL = N'TCP://10.0.0.4:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT,
+         FAILOVER_MODE = MANUAL, SEEDING_MODE = AUTOMATIC);`,
+    );
   });
   afterAll(async () => {
     await bed?.close();
@@ -301,6 +310,7 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
     }
     const state = bed.estate.sqlServers.get('SQLBOX1')!.state;
     expect(state.availabilityGroups.filter((g) => !g.isDistributed).map((g) => g.name)).toEqual([
+      'AG_Legacy',
       'AG_SalesDb',
     ]);
     const asked = expectNothingCreatedTwice(bed, 'SQLBOX1');
@@ -314,6 +324,41 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
   it('re-posting either link later changes nothing', async () => {
     await expectRepostChangesNothing(bed, 'SQLBOX1', demoRequest());
     await expectRepostChangesNothing(bed, 'SQLBOX1', demoRequest({ managedInstance: instance('mi-dr') }));
+  });
+
+  it('the AG that used the endpoint before is intact, and a link of its database reuses it', async () => {
+    const legacy = await queryServer(
+      bed,
+      'SQLBOX1',
+      `SELECT ag.name, r.replica_server_name AS replica, r.endpoint_url AS endpoint
+         FROM sys.availability_groups ag JOIN sys.availability_replicas r ON r.group_id = ag.group_id
+        WHERE ag.name = N'AG_Legacy'`,
+    );
+    expect(legacy).toEqual([{ name: 'AG_Legacy', replica: 'SQLBOX1', endpoint: 'TCP://10.0.0.4:5022' }]);
+    const journal = journalOf(bed, 'SQLBOX1');
+    const from = journal.length;
+    const { status } = await createLink(bed, demoRequest({ database: 'LegacyDb' }));
+    expect(status.link).toBe('DAG1_LegacyDb');
+    expect(status.steps.find((s: { id: string }) => s.id === 'availability-group').title).toMatch(
+      /AG_Legacy/,
+    );
+    expectArmLinkHealthy(bed, 'mi-prod', 'DAG1_LegacyDb', {
+      partnerAg: 'AG_Legacy',
+      instanceAg: 'AG_LegacyDb_MI',
+      database: 'LegacyDb',
+      role: 'Secondary',
+    });
+    await expectSqlServerHealthy(bed, 'SQLBOX1', 'DAG1_LegacyDb', {
+      ag: 'AG_Legacy',
+      instanceAg: 'AG_LegacyDb_MI',
+      fqdn: fqdnOf(bed, 'mi-prod'),
+      database: 'LegacyDb',
+      sqlRole: 'PRIMARY',
+    });
+    const ran = changesIn(journal.slice(from)).map((e) => e.text);
+    expect(ran.some((t) => /CREATE\s+AVAILABILITY\s+GROUP\s+\[AG_/i.test(t))).toBe(false);
+    expect(ran.some((t) => /CREATE\s+AVAILABILITY\s+GROUP\s+\[DAG1_LegacyDb\]/i.test(t))).toBe(true);
+    expectNothingCreatedTwice(bed, 'SQLBOX1');
   });
 });
 
