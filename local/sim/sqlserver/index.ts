@@ -6,6 +6,7 @@ export {
   certificateDer,
   createServerCertificate,
   addDatabase,
+  newGuid,
   importCertificate,
   serverVersion,
   type ServerSpec,

@@ -278,6 +278,23 @@ WHERE ag.is_distributed = 1 AND rs.is_local = 0`);
     ).toBe(47104);
   });
 
+  it('planned DAG failover needs SQL Server 2022 CU13+', async () => {
+    const old = await standIn({
+      serverName: 'OLD2019',
+      version: 2019,
+      databases: [{ name: 'Sales', fullBackup: true }],
+    });
+    try {
+      await old.batch(`CREATE AVAILABILITY GROUP [AG_Sales] WITH (CLUSTER_TYPE = NONE) FOR DATABASE [Sales] REPLICA ON N'OLD2019' WITH (ENDPOINT_URL = 'TCP://h:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL)
+CREATE AVAILABILITY GROUP [DAG_Sales] WITH (DISTRIBUTED) AVAILABILITY GROUP ON N'AG_Sales' WITH (LISTENER_URL = 'TCP://h:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL), N'AG_MI' WITH (LISTENER_URL = 'tcp://mi:5022', AVAILABILITY_MODE = SYNCHRONOUS_COMMIT, FAILOVER_MODE = MANUAL)`);
+      const err = await errorOf(old.batch('ALTER AVAILABILITY GROUP [DAG_Sales] FAILOVER'));
+      expect(err.number).toBe(41142);
+      expect(err.message).toContain('2022 CU13');
+    } finally {
+      await old.close();
+    }
+  });
+
   it('an error thrown by the estate fails the statement and leaves the state as it was', async () => {
     veto = new SqlError(41986, 'The connection to the remote replica failed.');
     const err = await errorOf(s.batch('DROP AVAILABILITY GROUP [DAG_Sales]'));

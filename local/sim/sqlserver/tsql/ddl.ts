@@ -401,6 +401,13 @@ function alterAg(s: Stmt & { t: 'alterAg' }, env: DdlEnv): void {
           47122,
           `Cannot failover availability group '${ag.name}' with CLUSTER_TYPE = NONE: only forced failover (FORCE_FAILOVER_ALLOW_DATA_LOSS) is supported for it.`,
         );
+      const v = st.version;
+      if (v.year < 2022 || (v.year === 2022 && v.cu < 13))
+        throw sqlError(
+          41142,
+          ag.name,
+          'A planned failover of a distributed availability group needs SQL Server 2022 CU13 or later; use FORCE_FAILOVER_ALLOW_DATA_LOSS.',
+        );
       if (!local || local.role !== 'PRIMARY')
         throw sqlError(
           41142,
