@@ -350,7 +350,7 @@ describe('createLink survives its host being stopped between any two steps', () 
           expect(run.state.links, where).toEqual([variant.link]);
           expect(run.state.linkHealthy, where).toBe(true);
         }
-      }, 60_000);
+      }, 150_000);
     }
 });
 
