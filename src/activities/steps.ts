@@ -263,12 +263,17 @@ export async function ensureAvailabilityGroup(ctx: StepContext): Promise<StepRep
 export async function ensureDistributedAvailabilityGroup(ctx: StepContext): Promise<StepReport> {
   const out = report(['distributed-availability-group']);
   const names = ctx.statements.names;
-  const groups = await catalog.readAvailabilityGroups(await ctx.sql());
-  const dag = groups.find((g) => g.name.toLowerCase() === names.link.toLowerCase());
+  const session = await ctx.sql();
+  const named = (groups: catalog.AvailabilityGroupInfo[]) =>
+    groups.find((g) => g.name.toLowerCase() === names.link.toLowerCase());
+  let dag = named(await catalog.readAvailabilityGroups(session));
   if (!dag) {
     await ctx.run(ctx.statements.distributedAvailabilityGroup()[0]!);
     out.changed.push(`created distributed availability group ${names.link}`);
-    return out;
+    if (ctx.dryRun) return out;
+    // The batch is guarded: if another run created a DAG of this name meanwhile, it did nothing. Check it.
+    dag = named(await catalog.readAvailabilityGroups(session));
+    if (!dag) return out;
   }
   const members = dag.replicas.map((r) => r.replicaServerName.toLowerCase());
   if (
@@ -282,7 +287,20 @@ export async function ensureDistributedAvailabilityGroup(ctx: StepContext): Prom
       `availability group ${dag.name} exists but is not this link's (members: ${members.join(', ')})`,
       `drop it or choose another names.link`,
     );
-  out.found.push(`distributed availability group ${dag.name}`);
+  // Same member names but another instance's listener: a link of this database to another instance made it
+  // (two requests at once both chose this name). Using it would point this link at that instance.
+  const fqdn = typeof ctx.statements.fqdn === 'string' ? ctx.statements.fqdn.toLowerCase() : undefined;
+  const instanceReplica = dag.replicas.find(
+    (r) => r.replicaServerName.toLowerCase() === names.instanceAvailabilityGroup.toLowerCase(),
+  );
+  if (fqdn && instanceReplica && !instanceReplica.endpointUrl.toLowerCase().startsWith(`tcp://${fqdn}:`))
+    throw new StepProblem(
+      'sqlserver',
+      'DagMismatch',
+      `distributed availability group ${dag.name} already links ${ctx.request.database} to another instance (${instanceReplica.endpointUrl})`,
+      'another link of this database was created at the same time: re-run this request (milink then names this link DAG2_<db> or the next free name)',
+    );
+  if (out.changed.length === 0) out.found.push(`distributed availability group ${dag.name}`);
   return out;
 }
 
