@@ -27,12 +27,19 @@ const HOSTILE_DATABASES = [
   'D'.repeat(128),
 ];
 const BENIGN = ['BenignDbA', 'BenignDbB'];
+/** Free-text and name fields that take hostile but legal values (on databases of their own). */
+const HOSTILE_PATH = "/var/opt/mssql/it's; --/*x*/ backup/";
+const HOSTILE_NAMES = {
+  link: '#DAG_$x@1',
+  availabilityGroup: 'AG-x#$@',
+  instanceAvailabilityGroup: '#AG_MI-$@',
+};
 
 let bed: Bed;
 beforeAll(async () => {
   const spec = demoSpec();
   spec.sqlServers[0]!.databases!.push(
-    ...[...BENIGN, ...HOSTILE_DATABASES].map((name) => ({
+    ...[...BENIGN, ...HOSTILE_DATABASES, 'PathDb', 'NamesDb'].map((name) => ({
       name,
       recoveryModel: 'FULL' as const,
       fullBackup: true,
@@ -416,9 +423,12 @@ function statements(entries: JournalEntry[]): JournalEntry[] {
   return entries.filter((e) => !/^\s*set ansi_nulls on/i.test(e.text) && e.text.trim() !== 'SELECT 1;');
 }
 
-async function createFor(database: string): Promise<{ status: any; entries: JournalEntry[] }> {
+async function createFor(
+  database: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ status: any; entries: JournalEntry[] }> {
   const mark = journal().length;
-  const posted = await bed.api('POST', '/api/links', demoRequest({ database }));
+  const posted = await bed.api('POST', '/api/links', demoRequest({ database, ...extra }));
   expect(posted.status, posted.text).toBe(202);
   const status = await bed.finish(posted.json.instanceId as string);
   return { status, entries: statements(journal().slice(mark)) };
@@ -486,7 +496,7 @@ describe('hostile database names that SQL Server allows', () => {
       // the estate: the database is in the AG by its exact name, and the link carries it
       const state = bed.estate.sqlServers.get('SQLBOX1')!.state;
       expect(state.databases.map((d) => d.name)).toContain(name);
-      expect(state.databases).toHaveLength(4 + 1 + BENIGN.length + HOSTILE_DATABASES.length);
+      expect(state.databases).toHaveLength(4 + 1 + BENIGN.length + HOSTILE_DATABASES.length + 2);
       const ag = state.availabilityGroups.find((g) => !g.isDistributed && g.databases.includes(name));
       expect(ag?.databases).toEqual([name]);
       const mi = bed.estate.instances.all()[0]!;
@@ -496,4 +506,38 @@ describe('hostile database names that SQL Server allows', () => {
       expect(link.properties.databases.map((d) => d.databaseName)).toEqual([name]);
     });
   }
+
+  it('a backupPath with a quote, a comment and a semicolon stays one literal', async () => {
+    expect(reference, 'the reference run must pass first').toBeDefined();
+    const run = await createFor('PathDb', { backupPath: HOSTILE_PATH });
+    expect(run.status.runtimeStatus, JSON.stringify(run.status)).toBe('Completed');
+    expect(compareShapes(reference, run.entries, BENIGN[1]!, 'PathDb')).toEqual([]);
+    const backup = run.entries.find((e) => /^BACKUP LOG/.test(e.text));
+    const literals = tokenize(backup!.text).filter((t) => t.kind === 'string');
+    expect(literals.map((t) => t.value)).toEqual([`${HOSTILE_PATH}milink_PathDb_log.trn`]);
+  });
+
+  it('explicit names with # $ @ - (legal) stay one identifier each', async () => {
+    expect(reference, 'the reference run must pass first').toBeDefined();
+    const run = await createFor('NamesDb', { names: HOSTILE_NAMES });
+    expect(run.status.runtimeStatus, JSON.stringify(run.status)).toBe('Completed');
+    expect(run.status.output.health.healthy).toBe(true);
+    expect(run.status.link).toBe(HOSTILE_NAMES.link);
+    expect(compareShapes(reference, run.entries, BENIGN[1]!, 'NamesDb')).toEqual([]);
+    const names = run.entries.flatMap((e) =>
+      tokenize(e.text)
+        .filter((t) => t.kind === 'identifier' || t.kind === 'string')
+        .map((t) => t.value),
+    );
+    for (const name of Object.values(HOSTILE_NAMES)) expect(names).toContain(name);
+    const state = bed.estate.sqlServers.get('SQLBOX1')!.state;
+    expect(
+      state.availabilityGroups.find((g) => g.name === HOSTILE_NAMES.availabilityGroup)?.databases,
+    ).toEqual(['NamesDb']);
+    const dag = state.availabilityGroups.find((g) => g.name === HOSTILE_NAMES.link);
+    expect(dag?.isDistributed).toBe(true);
+    expect(dag?.replicas.map((r) => r.replicaServerName).sort()).toEqual(
+      [HOSTILE_NAMES.availabilityGroup, HOSTILE_NAMES.instanceAvailabilityGroup].sort(),
+    );
+  });
 });
