@@ -141,6 +141,12 @@ function expectNothingCreatedTwice(bed: Bed, server: string) {
   const asked = createRequests(journalOf(bed, server));
   const twice = [...asked].filter(([, n]) => n > 1);
   expect(twice, 'objects whose CREATE was sent more than once').toEqual([]);
+  expectCatalogUnique(bed, server);
+  return asked;
+}
+
+/** The catalog holds each certificate and AG name once; each instance trusts each public key once. */
+function expectCatalogUnique(bed: Bed, server: string) {
   const state = bed.estate.sqlServers.get(server)!.state;
   const unique = (names: string[]) => names.length === new Set(names.map((n) => n.toLowerCase())).size;
   expect(unique(state.certificates.map((c) => c.name))).toBe(true);
@@ -149,7 +155,6 @@ function expectNothingCreatedTwice(bed: Bed, server: string) {
     const spkis = [...mi.serverTrustCertificates.values()].map((t) => t.spki.toString('hex'));
     expect(spkis.length, `${mi.name}: one trust per public key`).toBe(new Set(spkis).size);
   }
-  return asked;
 }
 
 /** Re-posting the finished request an hour later: Completed again, and only reads reach SQL Server and ARM. */
@@ -539,5 +544,59 @@ describe('SQL Server 2019: SQL Server as initial primary only, an endpoint with 
 
   it('re-posting it later changes nothing', async () => {
     await expectRepostChangesNothing(bed, 'SQLBOX19', sql2019Request());
+  });
+});
+
+describe('SQL Server 2022: links of one database to two instances posted at once', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    const spec = demoSpec();
+    spec.managedInstances.push({
+      subscriptionId: SUB,
+      resourceGroup: 'rg-data',
+      name: 'mi-dr',
+      updatePolicy: 'SQLServer2022',
+    });
+    bed = await startBed({ spec });
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('never points a link at the other instance: at most one re-post, then two healthy links, DAG1 and DAG2', async () => {
+    const requests = [demoRequest(), demoRequest({ managedInstance: instance('mi-dr') })];
+    const posted = await Promise.all(requests.map((r) => bed.api('POST', '/api/links', r)));
+    for (const p of posted) expect(p.status, p.text).toBe(202);
+    const first = await Promise.all(posted.map((p) => bed.finish(p.json.instanceId)));
+    expect(first.some((s) => s.runtimeStatus === 'Completed')).toBe(true);
+    for (const [i, s] of first.entries()) {
+      if (s.runtimeStatus === 'Completed') continue;
+      // Both chose DAG1_SalesDb; the one that did not make it stops at the DAG step, before touching ARM's link.
+      expect(s.runtimeStatus, JSON.stringify(s, null, 2)).toBe('Failed');
+      expect(s.error).toMatchObject({ step: 'distributed-availability-group', code: 'DagMismatch' });
+      expect(s.error.advice).toMatch(/re-run/);
+      const mi = requests[i].managedInstance.name as string;
+      expect(bed.estate.links.all().filter((l) => l.mi.name === mi)).toEqual([]);
+      await createLink(bed, requests[i]);
+    }
+    const byInstance = new Map(bed.estate.links.all().map((l) => [l.mi.name, l.name] as const));
+    expect([...byInstance.values()].sort()).toEqual(['DAG1_SalesDb', 'DAG2_SalesDb']);
+    for (const [mi, dag] of byInstance) {
+      expectArmLinkHealthy(bed, mi, dag, {
+        partnerAg: 'AG_SalesDb',
+        instanceAg: 'AG_SalesDb_MI',
+        database: 'SalesDb',
+        role: 'Secondary',
+      });
+      await expectSqlServerHealthy(bed, 'SQLBOX1', dag, {
+        ag: 'AG_SalesDb',
+        instanceAg: 'AG_SalesDb_MI',
+        fqdn: fqdnOf(bed, mi),
+        database: 'SalesDb',
+        sqlRole: 'PRIMARY',
+      });
+    }
+    // Guarded CREATEs may have been sent by both runs at once; the catalog still holds everything once.
+    expectCatalogUnique(bed, 'SQLBOX1');
   });
 });
