@@ -399,7 +399,7 @@ async function spawnHost(
 }
 
 describe('createLink survives SIGKILL of the host process', () => {
-  it('killed twice mid-run (after CREATE CERTIFICATE and at CREATE AVAILABILITY GROUP of the DAG), a third host finishes with every object created once', async () => {
+  it('killed three times (at CREATE CERTIFICATE, at CREATE AVAILABILITY GROUP of the DAG, while waiting for the link), a fourth host finishes with every object created once', async () => {
     const baseline = baselines.get(SQL_PRIMARY.name)!;
     expect(baseline, 'the reference run must pass first').toBeDefined();
     const estate = await startEstate(demoSpec(), { clock: new RealClock(SCALE), retryAfterSeconds: 0 });
@@ -449,18 +449,24 @@ describe('createLink survives SIGKILL of the host process', () => {
     await second.exited;
     expect(second.child.signalCode).toBe('SIGKILL');
 
+    // the third dies while the link is being waited for (between polls, with a durable timer pending)
     const third = await spawnHost(stateDir, env, key);
+    killOn.push({ text: /dm_hadr_physical_seeding_stats/, child: third.child });
+    await third.exited;
+    expect(third.child.signalCode).toBe('SIGKILL');
+
+    const fourth = await spawnHost(stateDir, env, key);
     const deadline = Date.now() + 40_000;
     let status: any;
     for (;;) {
-      const r = await fetch(`${third.baseUrl}/api/links/${id}`, { headers: { 'x-functions-key': key } });
+      const r = await fetch(`${fourth.baseUrl}/api/links/${id}`, { headers: { 'x-functions-key': key } });
       status = await r.json();
       if (['Completed', 'Failed', 'Terminated'].includes(status.runtimeStatus)) break;
       if (Date.now() > deadline) throw new Error(`not finished: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    third.child.kill('SIGTERM');
-    await third.exited;
+    fourth.child.kill('SIGTERM');
+    await fourth.exited;
 
     expect(status.runtimeStatus, JSON.stringify(status)).toBe('Completed');
     expect(status.output.health.healthy).toBe(true);
