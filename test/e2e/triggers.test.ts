@@ -77,6 +77,18 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
     expect(bed.estate.arm.journal).toEqual([]);
   });
 
+  it('a plan request that breaks the envelope is a 400 naming the field', async () => {
+    const res = await bed.api('POST', '/api/links/plan', { request: demoRequest(), live: 'yes' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details).toEqual([expect.objectContaining({ target: 'live' })]);
+    const unknown = await bed.api('POST', '/api/links/plan', { request: demoRequest(), dryRun: true });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error.details).toEqual([
+      expect.objectContaining({ code: 'UnknownField', target: 'dryRun' }),
+    ]);
+    expect(journalOf(bed, 'SQLBOX1')).toEqual([]);
+  });
+
   it('with "live": true on a fresh estate it returns every step (only the read is done) and executes nothing', async () => {
     const res = await bed.api('POST', '/api/links/plan', { request: demoRequest(), live: true });
     expect(res.status, res.text).toBe(200);

@@ -474,6 +474,15 @@ describe('SQL Server 2019: SQL Server as initial primary only, an endpoint with 
   });
 
   it('refuses the instance as initial primary in preflight with a version failure, changing nothing', async () => {
+    // The live plan says so first, with every step still listed.
+    const live = await bed.api('POST', '/api/links/plan', {
+      request: sql2019Request({ database: 'InventoryDb', initialPrimary: 'ManagedInstance' }),
+      live: true,
+    });
+    expect(live.status, live.text).toBe(200);
+    expect(live.json.failures.map((f: { check: string }) => f.check)).toEqual(['version']);
+    expect(live.json.steps.map((st: { id: string }) => st.id)).toContain('create-link');
+
     const posted = await bed.api(
       'POST',
       '/api/links',
