@@ -87,6 +87,7 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
   const fail = (failure: StepFailure): never => {
     status.phase = 'failed';
     status.error = failure;
+    delete status.current;
     if (failure.step !== 'preflight') mark([failure.step], 'failed');
     else mark(['read-managed-instance'], 'failed');
     log(`failed at ${failure.step}: ${failure.code}`);
@@ -108,7 +109,12 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
       mark(steps, 'done');
       return result;
     } catch (e) {
-      return fail(decodeFailure((e as Error).message, steps[0]!));
+      const failure = decodeFailure((e as Error).message, steps[0]!);
+      // the activity works through its steps in order: those before the failed one are done, the rest not begun
+      const at = steps.indexOf(failure.step as StepId);
+      for (const step of status.steps)
+        if (steps.includes(step.id)) step.state = at >= 0 && steps.indexOf(step.id) < at ? 'done' : 'pending';
+      return fail(failure);
     }
   };
 
