@@ -105,18 +105,28 @@ export async function observeLink(ctx: StepContext): Promise<LinkObservation> {
   let operation: LinkObservation['operation'] = 'None';
   if (ctx.input.operationUrl) {
     const status = await ctx.azure.arm.send({ method: 'GET', url: ctx.input.operationUrl });
-    const body = status.json as { status?: string; error?: { code?: string; message?: string } } | undefined;
-    const state = body?.status ?? (status.status === 200 ? 'Succeeded' : 'InProgress');
-    if (state === 'Failed' || state === 'Canceled') {
-      const code = body?.error?.code ?? state;
-      throw new StepProblem(
-        'azure',
-        code,
-        `creating link ${name}: ${body?.error?.message ?? state}`,
-        armAdvice(code),
-      );
+    // an answer that is not the operation's status (403, 400, 5xx after retries) is an error to report, not
+    // "still in progress" until the deadline; a forgotten operation (404) leaves the link itself to look at
+    if (status.status >= 400 && status.status !== 404)
+      throw ArmError.fromResponse(status.status, status.json, `reading the creation of link ${name}`, {
+        method: 'GET',
+        path: new URL(ctx.input.operationUrl).pathname,
+      });
+    if (status.status !== 404) {
+      const body = status.json as
+        { status?: string; error?: { code?: string; message?: string } } | undefined;
+      const state = body?.status ?? (status.status === 200 ? 'Succeeded' : 'InProgress');
+      if (state === 'Failed' || state === 'Canceled') {
+        const code = body?.error?.code ?? state;
+        throw new StepProblem(
+          'azure',
+          code,
+          `creating link ${name}: ${body?.error?.message ?? state}`,
+          armAdvice(code),
+        );
+      }
+      operation = state === 'Succeeded' ? 'Succeeded' : 'InProgress';
     }
-    operation = state === 'Succeeded' ? 'Succeeded' : 'InProgress';
   }
   const response = await ctx.azure.arm.send(arm.getLink(mi, name));
   const obs: LinkObservation = { operation, exists: response.status === 200, healthy: false };
