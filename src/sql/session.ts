@@ -44,9 +44,19 @@ export function sqlTarget(request: LinkRequest): SqlTarget {
   };
 }
 
+interface DriverError {
+  number?: number;
+  code?: string;
+  message?: string;
+  originalError?: { code?: string };
+  /** mssql: the errors a batch raised before the one it throws (the first is the cause). */
+  precedingErrors?: DriverError[];
+}
+
 function classify(e: unknown): SqlStepError {
   if (e instanceof SqlStepError) return e;
-  const err = e as { number?: number; code?: string; message?: string; originalError?: { code?: string } };
+  const thrown = e as DriverError;
+  const err = thrown.precedingErrors?.find((p) => typeof p.number === 'number') ?? thrown;
   const number = typeof err.number === 'number' ? err.number : undefined;
   const code = err.code ?? err.originalError?.code;
   const transient =
