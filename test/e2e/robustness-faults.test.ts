@@ -218,6 +218,106 @@ describe('injected faults end in success after retry or in a failed status with 
   }, 30_000);
 });
 
+// ---------------------------------------------------------------- every step names itself
+
+interface StepFault {
+  step: string;
+  /** A SQL Server error on the first statement containing this text… */
+  sql?: string;
+  /** …or an ARM error answer. */
+  arm?: { method: string; path: string | RegExp; status: number; code: string };
+  spec?: (spec: EstateSpec) => void;
+}
+
+const STEP_FAULTS: StepFault[] = [
+  {
+    step: 'prepare-database',
+    sql: 'SET RECOVERY FULL',
+    spec: (spec) => {
+      spec.sqlServers[0]!.databases![0]!.recoveryModel = 'SIMPLE';
+    },
+  },
+  { step: 'master-key', sql: 'CREATE MASTER KEY' },
+  { step: 'sqlserver-certificate', sql: 'CREATE CERTIFICATE [Cert_SQLBOX1_endpoint]' },
+  {
+    step: 'trust-sqlserver-certificate',
+    arm: { method: 'PUT', path: '/serverTrustCertificates/', status: 400, code: 'InvalidPublicBlob' },
+  },
+  {
+    step: 'export-instance-certificate',
+    arm: { method: 'GET', path: '/endpointCertificates/', status: 403, code: 'AuthorizationFailed' },
+  },
+  { step: 'import-instance-certificate', sql: 'CREATE CERTIFICATE [mi-prod.' },
+  { step: 'import-root-certificates', sql: 'CREATE CERTIFICATE [MicrosoftPKI]' },
+  { step: 'validate-instance-certificate', sql: 'sp_validate_certificate_ca_chain' },
+  { step: 'mirroring-endpoint', sql: 'CREATE ENDPOINT' },
+  { step: 'availability-group', sql: 'CREATE AVAILABILITY GROUP [AG_SalesDb]' },
+  { step: 'distributed-availability-group', sql: 'CREATE AVAILABILITY GROUP [DAG1_SalesDb]' },
+  {
+    step: 'create-link',
+    arm: {
+      method: 'PUT',
+      path: '/distributedAvailabilityGroups/DAG1_SalesDb',
+      status: 409,
+      code: 'OperationCanNotStartDueToMiLink',
+    },
+  },
+  {
+    step: 'wait-for-link',
+    arm: {
+      method: 'GET',
+      path: /distributedAvailabilityGroupsAzureAsyncOperation/,
+      status: 403,
+      code: 'AuthorizationFailed',
+    },
+  },
+  { step: 'verify-connection', sql: 'FROM\n    sys.dm_hadr_availability_replica_states rs' },
+  { step: 'first-log-backup', sql: 'BACKUP LOG' },
+];
+
+describe('an error on any step fails that step, with its code and advice', () => {
+  for (const f of STEP_FAULTS) {
+    it(`${f.step}: ${f.sql ? `SQL error 15247 on ${f.sql.replace(/\s+/g, ' ')}` : `ARM ${f.arm!.status} ${f.arm!.code}`}`, async () => {
+      const spec = demoSpec();
+      f.spec?.(spec);
+      const b = await bed(spec);
+      if (f.sql)
+        sqlbox(b).faults.errorOnText.push({
+          pattern: f.sql.includes('\n') ? new RegExp(f.sql.replace(/[[\].*+?()]/g, '\\$&')) : f.sql,
+          number: 15247,
+        });
+      else
+        b.estate.armFaults.fail(1000, f.arm!.status, {
+          method: f.arm!.method,
+          path: f.arm!.path,
+          code: f.arm!.code,
+        });
+      const status = await run(b);
+      if (f.sql) {
+        expectFailed(status, f.step, '15247', sqlAdvice(15247));
+        expect(status.error.target).toBe('sqlserver');
+      } else {
+        expectFailed(status, f.step, f.arm!.code, armAdvice(f.arm!.code));
+        expect(status.error.target).toBe('azure');
+      }
+      // steps before the failed one are done, the others pending; verify-connection is checked on every look
+      // at the link, so when it fails the wait for the link has not ended
+      const order = status.steps.map((s: { id: string }) => s.id) as string[];
+      const at = order.indexOf(f.step);
+      const unfinished = f.step === 'verify-connection' ? ['wait-for-link'] : [];
+      for (const s of status.steps as Array<{ id: string; state: string }>)
+        expect(s.state, `${s.id} with ${f.step} failed`).toBe(
+          s.id === f.step
+            ? 'failed'
+            : order.indexOf(s.id) < at && !unfinished.includes(s.id)
+              ? 'done'
+              : 'pending',
+        );
+      expect(status.current).toBeUndefined();
+    });
+  }
+});
+
 // ---------------------------------------------------------------- preflight
 
 function preflightSpec(): EstateSpec {
