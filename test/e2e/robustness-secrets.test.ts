@@ -34,7 +34,7 @@ const instanceIds = new Set<string>();
 const histories: Array<{ id: string; status: unknown }> = [];
 
 beforeAll(async () => {
-  bed = await startBed({ spec: spec() });
+  bed = await startBed({ spec: spec(), queues: 'azurite-memory' });
 });
 afterAll(async () => {
   await bed?.close();
@@ -46,16 +46,30 @@ async function api(method: string, path: string, body?: unknown) {
   return answer;
 }
 
-async function createLink(): Promise<any> {
-  const posted = await api('POST', '/api/links', demoRequest());
-  expect(posted.status, posted.text).toBe(202);
-  const id = posted.json.instanceId as string;
+/** A ticket on the queue link-requests; returns the instance id the trigger logged. */
+async function ticket(ticketId: string): Promise<string> {
+  await bed.host.queues.send('link-requests', { ticketId, action: 'create', request: demoRequest() });
+  await bed.host.idle();
+  const started = bed.logs.find((l) => l.includes(`[ticket ${ticketId}] createLink started: `));
+  expect(started, bed.logs.join('\n')).toBeDefined();
+  return /(link-mi-prod-[0-9a-f]{12})/.exec(started!)![1]!;
+}
+
+async function createLink(via: { ticketId: string } | 'http' = 'http'): Promise<any> {
+  let id: string;
+  let management: Record<string, string> = {};
+  if (via === 'http') {
+    const posted = await api('POST', '/api/links', demoRequest());
+    expect(posted.status, posted.text).toBe(202);
+    id = posted.json.instanceId as string;
+    management = posted.json.management as Record<string, string>;
+  } else id = await ticket(via.ticketId);
   instanceIds.add(id);
   await bed.host.client.waitForCompletion(id, { timeoutMs: 60_000 });
   histories.push({ id, status: await bed.host.client.getStatus(id, { showHistory: true }) });
   // the answers a user or a tool would read: milink's status, the Durable status with history, the management URLs
   const status = (await api('GET', `/api/links/${id}`)).json;
-  for (const url of Object.values(posted.json.management as Record<string, string>)) {
+  for (const url of Object.values(management)) {
     if (!url.includes('/instances/') || /raiseEvent|terminate|rewind|suspend|resume/i.test(url)) continue;
     const u = new URL(url);
     u.searchParams.set('showHistory', 'true');
@@ -102,7 +116,7 @@ describe('canary secrets never leave the activities', () => {
     expect(status.error.code).toBe('15118');
   });
 
-  it('a syntax error in the master-key step whose message quotes the password: failed there, the quote scrubbed', async () => {
+  it('a ticket on the queue whose master-key step meets a syntax error quoting the password: failed there, the quote scrubbed', async () => {
     const faults = bed.estate.sqlServers.get('SQLBOX1')!.faults;
     faults.errorOnText.push({
       pattern: 'CREATE MASTER KEY',
@@ -110,7 +124,8 @@ describe('canary secrets never leave the activities', () => {
       message: `Incorrect syntax near '${MASTER_KEY_PASSWORD}'.`,
       remaining: 1,
     });
-    const status = await createLink();
+    const status = await createLink({ ticketId: 'CHG-CANARY-1' });
+    expect(status.ticketId).toBe('CHG-CANARY-1');
     expect(status.runtimeStatus).toBe('Failed');
     expect(status.error.step).toBe('master-key');
     expect(status.error.code).toBe('102');
@@ -159,6 +174,8 @@ describe('canary secrets never leave the activities', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const f of files)
       found.push(...leaks(f, readFileSync(f, 'latin1')), ...leaks(f, readFileSync(f, 'utf8')));
+    for (const queue of ['link-requests', 'link-requests-poison'])
+      found.push(...leaks(`queue ${queue}`, JSON.stringify(await bed.host.queues.peek(queue))));
     expect(found).toEqual([]);
   });
 });
