@@ -12,7 +12,7 @@
  * the same as after an uninterrupted run: the same changing statements in the same order (each CREATE once), one
  * trust, one link PUT, one link, healthy.
  *
- * Out of process: the host command (`local/host/main.ts`) as a child process, SIGKILLed twice at statements
+ * Out of process: the host command (`local/host/main.ts`) as a child process, SIGKILLed three times at statements
  * chosen on the estate's side, restarted each time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -420,14 +420,14 @@ describe('createLink survives SIGKILL of the host process', () => {
     // the kill is sent from the estate's side the moment the statement reaches SQL Server: the statement runs,
     // the host never hears back
     const journal = estate.sqlServers.get('SQLBOX1')!.journal;
-    const killOn: Array<{ text: RegExp; child?: ChildProcess; hit?: () => void }> = [];
+    const killOn: Array<{ text: RegExp; child?: ChildProcess; sent?: boolean }> = [];
     const push = journal.push.bind(journal);
     journal.push = (...entries: JournalEntry[]) => {
       const n = push(...entries);
       for (const k of killOn)
-        if (k.child && !k.hit && entries.some((e) => k.text.test(e.text))) {
+        if (k.child && !k.sent && entries.some((e) => k.text.test(e.text))) {
           k.child.kill('SIGKILL');
-          k.hit = () => undefined;
+          k.sent = true;
         }
       return n;
     };
