@@ -78,7 +78,7 @@ export async function runLocal(argv: string[]): Promise<number> {
       MILINK_KEYVAULT_URL: estate.connection.keyVault.url,
       MILINK_LOCAL_CONNECTION_FILE: connectionFile,
       // Simulated minutes pass in seconds here: look at the link often enough to show its seeding.
-      MILINK_POLL_INTERVAL_SECONDS: '5',
+      MILINK_POLL_INTERVAL_SECONDS: '2',
     },
     log: () => undefined,
   });
@@ -114,7 +114,9 @@ export async function runLocal(argv: string[]): Promise<number> {
       }
       const s = status.seeding as Record<string, unknown> | undefined;
       if (s) {
-        const text = `replica ${s.replicaState ?? '?'}${s.seedingProgress ? ` ${s.seedingProgress}` : ''}, ${s.connectedState ?? '?'}, ${s.synchronizationHealth ?? '?'}; SQL Server sees ${s.sqlServerConnectedState ?? '?'}`;
+        const text = s.replicaState
+          ? `replica ${s.replicaState}${s.seedingProgress ? ` ${s.seedingProgress}` : ''}, ${s.connectedState ?? '?'}, ${s.synchronizationHealth ?? '?'}; SQL Server sees ${s.sqlServerConnectedState ?? '?'}`
+          : `the instance is creating the link; SQL Server sees it ${s.sqlServerConnectedState ?? 'not yet'}`;
         if (text !== lastSeeding) line(`      link: ${text}`);
         lastSeeding = text;
       }

@@ -203,7 +203,8 @@ export async function preflight(ctx: StepContext): Promise<PreflightResult> {
   try {
     info = await catalog.readServerInfo(session);
   } catch (e) {
-    failures.push(problemFrom(e, 'sqlserver-reachable'));
+    const loginFailed = e instanceof SqlStepError && e.number === 18456;
+    failures.push(problemFrom(e, loginFailed ? 'sqlserver-login' : 'sqlserver-reachable'));
     checkLinks(requested.link);
     return { facts, failures, warnings };
   }

@@ -506,7 +506,7 @@ describe('preflight: every failure reported together with advice, nothing execut
     const right = store.get('sqlbox1-login')!.version.value;
     store.set('sqlbox1-login', 'not-the-password');
     try {
-      const s = await stopped(demoRequest(), ['sqlserver-reachable']);
+      const s = await stopped(demoRequest(), ['sqlserver-login']);
       expect(s.failures[0].code).toBe('18456');
       expect(s.failures[0].advice).toBe(sqlAdvice(18456));
     } finally {
