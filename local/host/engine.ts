@@ -94,7 +94,15 @@ export class Engine {
   private pumping = false;
   private wanted = false;
   private closed = false;
-  autoAdvance = true;
+  private autoAdvanceOn = true;
+  /** Virtual clock: move to the next durable timer when idle. Turning it back on resumes the work. */
+  get autoAdvance(): boolean {
+    return this.autoAdvanceOn;
+  }
+  set autoAdvance(on: boolean) {
+    this.autoAdvanceOn = on;
+    if (on) this.kick();
+  }
 
   constructor(private readonly opts: EngineOptions) {
     for (const r of opts.registrations) {
