@@ -71,7 +71,8 @@ export async function runLocal(argv: string[]): Promise<number> {
   const estate = await launchEstate({ estateFile, connectionFile, timeScale: scale });
   const host = await startLocalHost({
     stateDir: join(stateDir, 'host'),
-    clock: { scale },
+    // The estate's clock origin: both processes tell the same simulated time.
+    clock: { scale, ...(estate.connection.clock ? { originMs: estate.connection.clock.originMs } : {}) },
     queues: values.serve ? 'azurite-memory' : false,
     env: {
       MILINK_ARM_ENDPOINT: estate.connection.arm.endpoint,

@@ -5,7 +5,7 @@
  */
 import { RealClock, VirtualClock, type Clock } from '../sim/clock.js';
 
-export type ClockOption = 'real' | { scale: number } | VirtualClock;
+export type ClockOption = 'real' | { scale: number; originMs?: number } | VirtualClock;
 
 export interface HostClock {
   readonly clock: Clock;
@@ -26,7 +26,7 @@ export function makeClock(option: ClockOption | undefined): HostClock {
   }
   const scale = option && option !== 'real' ? option.scale : 1;
   if (!(scale > 0)) throw new Error(`clock scale must be > 0 (got ${scale})`);
-  const real = new RealClock(scale);
+  const real = new RealClock(scale, option && option !== 'real' ? option.originMs : undefined);
   return {
     clock: real,
     virtual: undefined,

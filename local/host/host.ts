@@ -25,7 +25,7 @@ export interface LocalHostOptions {
   /** The app's entry module (default `<repo>/src/index.ts`). */
   entry?: string;
   stateDir: string;
-  clock?: 'real' | { scale: number } | VirtualClock;
+  clock?: 'real' | { scale: number; originMs?: number } | VirtualClock;
   /** 0 (default) chooses a free port. */
   port?: number;
   queues?: 'azurite-memory' | 'azurite-disk' | false;

@@ -16,7 +16,11 @@ import { parseArgs } from 'node:util';
 import { startLocalHost } from './host.js';
 
 interface LaunchedEstate {
-  connection: { arm: { endpoint: string }; keyVault: { url: string } };
+  connection: {
+    arm: { endpoint: string };
+    keyVault: { url: string };
+    clock?: { originMs: number; scale: number };
+  };
   pid: number;
   stop(): Promise<void>;
 }
@@ -107,7 +111,12 @@ async function main(): Promise<void> {
     ...(values.entry ? { entry: resolve(values.entry) } : {}),
     stateDir,
     port: Number(values.port),
-    clock: timeScale !== undefined ? { scale: timeScale } : 'real',
+    // With an estate, share its clock (origin and scale) so both tell the same simulated time.
+    clock: estate?.connection.clock
+      ? { scale: estate.connection.clock.scale, originMs: estate.connection.clock.originMs }
+      : timeScale !== undefined
+        ? { scale: timeScale }
+        : 'real',
     queues: values['no-queues'] ? false : 'azurite-disk',
     env,
     ...(values['function-key'] ? { functionKey: values['function-key'] } : {}),

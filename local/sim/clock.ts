@@ -6,13 +6,18 @@ export interface Clock {
   now(): Date;
 }
 
-/** Real time, optionally running `scale` times faster than the wall clock from the moment it is made. */
+/**
+ * Real time, optionally running `scale` times faster than the wall clock from `originMs` (default: the moment
+ * it is made). Two processes given the same origin and scale tell the same simulated time.
+ */
 export class RealClock implements Clock {
-  private readonly startReal = Date.now();
-  constructor(private readonly scale = 1) {}
+  constructor(
+    readonly scale = 1,
+    readonly originMs = Date.now(),
+  ) {}
   now(): Date {
-    const elapsed = Date.now() - this.startReal;
-    return new Date(this.startReal + elapsed * this.scale);
+    const elapsed = Date.now() - this.originMs;
+    return new Date(this.originMs + elapsed * this.scale);
   }
 }
 

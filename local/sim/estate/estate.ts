@@ -30,6 +30,8 @@ export interface EstateConnection {
     port: number;
   }>;
   managedInstances: Array<{ subscriptionId: string; resourceGroup: string; name: string; fqdn: string }>;
+  /** A launched estate's real clock (origin and scale), so another process can share its simulated time. */
+  clock?: { originMs: number; scale: number };
 }
 
 export interface RunningEstate {

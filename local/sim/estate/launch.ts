@@ -159,9 +159,12 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const spec = parseEstateSpec(JSON.parse(await readFile(estateFile, 'utf8')));
-  const estate = await startEstate(spec, { clock: new RealClock(timeScale) });
+  const clock = new RealClock(timeScale);
+  const estate = await startEstate(spec, { clock });
   const tmp = `${connectionFile}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(estate.connection, null, 2));
+  // The clock's origin lets another process (the local host) tell the same simulated time.
+  const connection = { ...estate.connection, clock: { originMs: clock.originMs, scale: clock.scale } };
+  await writeFile(tmp, JSON.stringify(connection, null, 2));
   await rename(tmp, connectionFile);
   let stopping = false;
   const stop = async () => {
