@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { errorBody, InvalidRequestError, type ErrorBody } from '../link/errors.js';
+import { errorBody, InvalidRequestError, jsonObject, type ErrorBody } from '../link/errors.js';
 
 /** Helpers shared by the HTTP triggers: JSON bodies and ARM-shaped error answers. */
 
@@ -33,19 +33,7 @@ export async function readJsonObject(request: HttpRequest): Promise<Record<strin
       { code: 'InvalidBody', target: '', message: 'the request body could not be read' },
     ]);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError([
-      { code: 'InvalidJson', target: '', message: 'the request body must be JSON' },
-    ]);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new InvalidRequestError([
-      { code: 'InvalidType', target: '', message: 'the request body must be a JSON object' },
-    ]);
-  return value as Record<string, unknown>;
+  return jsonObject(text, 'the request body');
 }
 
 /** Rejects fields other than the allowed ones in an envelope object. */

@@ -1,6 +1,6 @@
 import { app, output, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { InvalidRequestError } from '../link/errors.js';
+import { InvalidRequestError, jsonObject } from '../link/errors.js';
 import { parseLinkRequest } from '../link/request.js';
 import { startCreateLink } from './links.js';
 
@@ -17,21 +17,7 @@ export const poisonQueue = output.storageQueue({
 const TICKET_FIELDS = ['ticketId', 'action', 'request'];
 
 function parseTicket(message: unknown): { ticketId: string; request: unknown } {
-  let value = message;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      throw new InvalidRequestError([
-        { code: 'InvalidJson', target: '', message: 'the message must be JSON' },
-      ]);
-    }
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new InvalidRequestError([
-      { code: 'InvalidType', target: '', message: 'the message must be a JSON object' },
-    ]);
-  const ticket = value as Record<string, unknown>;
+  const ticket = jsonObject(message, 'the message');
   const details = [
     ...Object.keys(ticket)
       .filter((k) => !TICKET_FIELDS.includes(k))

@@ -24,6 +24,26 @@ export function errorBody(
   return { error };
 }
 
+/**
+ * A JSON object from text (or an already parsed value): text that is not JSON, or JSON that is not an
+ * object, is an InvalidRequestError naming the rule. `what` names the thing in the message.
+ */
+export function jsonObject(input: unknown, what: string): Record<string, unknown> {
+  let value = input;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new InvalidRequestError([{ code: 'InvalidJson', target: '', message: `${what} must be JSON` }]);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidRequestError([
+      { code: 'InvalidType', target: '', message: `${what} must be a JSON object` },
+    ]);
+  return value as Record<string, unknown>;
+}
+
 /** A request that breaks a rule: answered 400 over HTTP, sent to the poison queue from the queue. */
 export class InvalidRequestError extends Error {
   constructor(readonly details: ErrorDetail[]) {

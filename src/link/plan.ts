@@ -4,6 +4,7 @@ import { ROOT_CERTIFICATES } from '../sql/roots.js';
 import * as sql from '../sql/statements.js';
 import { deriveNames, derivedCertificateName, makeValidName, type LinkNames } from './names.js';
 import type { LinkRequest } from './request.js';
+import type { EndpointInfo } from '../sql/catalog.js';
 
 /**
  * The runbook as an ordered list of steps with stable ids. The same step builders give the reviewable
@@ -50,15 +51,7 @@ export interface EstateFacts {
   /** Names chosen at run time where the request leaves them out (an AG the database already has, DAG2_<db>, …). */
   names?: Partial<LinkNames>;
   /** An existing DATABASE_MIRRORING endpoint. */
-  endpoint?: {
-    name: string;
-    port: number;
-    certificateName: string | null;
-    windowsAuth: 'NTLM' | 'KERBEROS' | 'NEGOTIATE' | null;
-    algorithms: Array<'AES' | 'RC4'>;
-    encryptionRequiredOrSupported: boolean;
-    started: boolean;
-  } | null;
+  endpoint?: EndpointInfo | null;
 }
 
 export interface ResolvedNames extends LinkNames {
