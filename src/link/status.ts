@@ -49,6 +49,9 @@ export interface LinkStatus {
   error?: StepFailure;
 }
 
+/** createLink looks at the link this many times per generation before its wait continues as new (short histories). */
+export const POLLS_PER_GENERATION = 10;
+
 const MARKER = 'milink-step-failure:';
 
 /** Activity errors carry their StepFailure as JSON after a marker, so the orchestrator can report it. */

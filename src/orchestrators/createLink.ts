@@ -4,7 +4,13 @@ import type { PreflightResult } from '../activities/preflight.js';
 import type { LinkObservation, StartLinkResult } from '../activities/link.js';
 import { buildPlan, type EstateFacts, type StepId } from '../link/plan.js';
 import type { LinkRequest } from '../link/request.js';
-import { decodeFailure, type LinkStatus, type StepFailure, type StepReport } from '../link/status.js';
+import {
+  decodeFailure,
+  POLLS_PER_GENERATION,
+  type LinkStatus,
+  type StepFailure,
+  type StepReport,
+} from '../link/status.js';
 import { sqlAdvice } from '../sql/errors.js';
 
 /**
@@ -16,6 +22,19 @@ export interface CreateLinkInput {
   request: LinkRequest;
   ticketId?: string;
   options: { deadlineHours: number; pollIntervalSeconds: number };
+  /** Set when a long wait continues as a new generation (continueAsNew), so the history stays short. */
+  waiting?: WaitState;
+}
+
+/** What the wait for the link carries from one generation to the next. */
+export interface WaitState {
+  status: LinkStatus;
+  facts: EstateFacts;
+  reports: StepReport[];
+  operationUrl?: string;
+  deadline: string;
+  interval: number;
+  lastProgress: string;
 }
 
 export interface CreateLinkOutput {
@@ -72,7 +91,7 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
       );
   };
   const initial = buildPlan(request);
-  const status: LinkStatus = {
+  const status: LinkStatus = input.waiting?.status ?? {
     phase: 'preflight',
     link: initial.names.link,
     steps: initial.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending' })),
@@ -118,63 +137,86 @@ export const createLinkOrchestrator: OrchestrationHandler = function* (context: 
     }
   };
 
-  // ---- preflight: read everything first, report every failure together
+  let facts: EstateFacts = input.waiting?.facts ?? {};
+  let reports: StepReport[] = input.waiting?.reports ?? [];
+  let wait: Omit<WaitState, 'status' | 'facts' | 'reports'>;
   publish();
-  log('preflight');
-  let facts: EstateFacts = {};
-  mark(['read-managed-instance'], 'current');
-  let pre: PreflightResult;
-  try {
-    pre = (yield context.df.callActivity('preflight', {
-      request,
-      facts,
-      ...(ticketId ? { ticketId } : {}),
-    })) as PreflightResult;
-  } catch (e) {
-    return fail(decodeFailure((e as Error).message, 'preflight'));
-  }
-  if (pre.warnings.length > 0) status.warnings = pre.warnings;
-  if (pre.failures.length > 0) {
-    status.failures = pre.failures;
-    const first = pre.failures[0]!;
-    return fail({
-      step: 'preflight',
-      target: first.target,
-      code: first.code ?? 'PreflightFailed',
-      message: `${pre.failures.length} preflight check(s) failed: ${pre.failures.map((f) => f.message).join('; ')}`,
-      advice: first.advice,
-    });
-  }
-  facts = pre.facts;
-  mark(['read-managed-instance'], 'done');
-  const plan = buildPlan(request, facts);
-  status.link = plan.names.link;
-  for (const step of status.steps) step.title = plan.steps.find((s) => s.id === step.id)?.title ?? step.title;
-  const planned = new Set(plan.steps.map((s) => s.id));
-  status.phase = 'running';
+  if (input.waiting) {
+    wait = input.waiting;
+  } else {
+    // ---- preflight: read everything first, report every failure together
+    log('preflight');
+    mark(['read-managed-instance'], 'current');
+    let pre: PreflightResult;
+    try {
+      pre = (yield context.df.callActivity('preflight', {
+        request,
+        facts,
+        ...(ticketId ? { ticketId } : {}),
+      })) as PreflightResult;
+    } catch (e) {
+      return fail(decodeFailure((e as Error).message, 'preflight'));
+    }
+    if (pre.warnings.length > 0) status.warnings = pre.warnings;
+    if (pre.failures.length > 0) {
+      status.failures = pre.failures;
+      const first = pre.failures[0]!;
+      return fail({
+        step: 'preflight',
+        target: first.target,
+        code: first.code ?? 'PreflightFailed',
+        message: `${pre.failures.length} preflight check(s) failed: ${pre.failures.map((f) => f.message).join('; ')}`,
+        advice: first.advice,
+      });
+    }
+    facts = pre.facts;
+    mark(['read-managed-instance'], 'done');
+    const found = buildPlan(request, facts);
+    status.link = found.names.link;
+    for (const step of status.steps)
+      step.title = found.steps.find((s) => s.id === step.id)?.title ?? step.title;
+    const toDo = new Set(found.steps.map((s) => s.id));
+    status.phase = 'running';
 
-  // ---- the runbook's steps, once each, in order
-  const reports: StepReport[] = [];
-  for (const family of FAMILIES) {
-    if (!family.steps.every((s) => planned.has(s))) continue;
-    log(family.steps.join(', '));
-    reports.push((yield* call(family.activity, family.steps)) as StepReport);
+    // ---- the runbook's steps, once each, in order
+    reports = [];
+    for (const family of FAMILIES) {
+      if (!family.steps.every((s) => toDo.has(s))) continue;
+      log(family.steps.join(', '));
+      reports.push((yield* call(family.activity, family.steps)) as StepReport);
+    }
+    const started = (yield* call('startLink', ['create-link'])) as StartLinkResult;
+    reports.push(started);
+    status.phase = 'waiting';
+    wait = {
+      ...(started.operationUrl ? { operationUrl: started.operationUrl } : {}),
+      deadline: new Date(
+        context.df.currentUtcDateTime.getTime() + input.options.deadlineHours * 3600_000,
+      ).toISOString(),
+      interval: input.options.pollIntervalSeconds,
+      lastProgress: '',
+    };
   }
-  const started = (yield* call('startLink', ['create-link'])) as StartLinkResult;
-  reports.push(started);
+  const plan = buildPlan(request, facts);
+  const planned = new Set(plan.steps.map((s) => s.id));
 
   // ---- wait for the link: durable timers with backoff, until healthy or the deadline
-  status.phase = 'waiting';
   mark(['wait-for-link'], 'current');
-  const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.options.deadlineHours * 3600_000);
-  let interval = input.options.pollIntervalSeconds;
-  let lastProgress = '';
+  const deadline = new Date(wait.deadline);
+  let interval = wait.interval;
+  let lastProgress = wait.lastProgress;
   let observation: LinkObservation;
-  for (;;) {
+  for (let polls = 0; ; polls++) {
+    if (polls === POLLS_PER_GENERATION) {
+      // The wait goes on as a new generation of this orchestration: same id, a short history.
+      const waiting: WaitState = { ...wait, status, facts, reports, interval, lastProgress };
+      context.df.continueAsNew({ ...input, waiting });
+      return undefined;
+    }
     observation = (yield* call(
       'observeLink',
       ['wait-for-link'],
-      started.operationUrl ? { operationUrl: started.operationUrl } : {},
+      wait.operationUrl ? { operationUrl: wait.operationUrl } : {},
     )) as LinkObservation;
     status.seeding = {
       ...(observation.replicaState ? { replicaState: observation.replicaState } : {}),
