@@ -23,6 +23,34 @@ function isIdentPart(ch: string): boolean {
   return /[A-Za-z0-9_#$@\u0080-\uffff]/.test(ch);
 }
 
+/**
+ * Reads delimited text from `from` (just past the opening delimiter) to the closing `close`, where a doubled
+ * `close` stands for one. Unterminated text is error 105, reported with the text after `reportFrom`.
+ */
+function readDelimited(
+  text: string,
+  from: number,
+  close: string,
+  reportFrom: number,
+): { value: string; end: number } {
+  let i = from;
+  let value = '';
+  for (;;) {
+    if (i >= text.length) throw sqlError(105, text.slice(reportFrom));
+    const c = text[i]!;
+    if (c === close) {
+      if (text[i + 1] === close) {
+        value += close;
+        i += 2;
+        continue;
+      }
+      return { value, end: i + 1 };
+    }
+    value += c;
+    i++;
+  }
+}
+
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -64,66 +92,22 @@ export function tokenize(text: string): Token[] {
     // strings: '…' and N'…'
     if (ch === "'" || ((ch === 'N' || ch === 'n') && text[i + 1] === "'")) {
       const unicode = ch !== "'";
-      i += unicode ? 2 : 1;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw sqlError(105, text.slice(start + (unicode ? 2 : 1)));
-        const c = text[i]!;
-        if (c === "'") {
-          if (text[i + 1] === "'") {
-            value += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += c;
-        i++;
-      }
+      const open = i + (unicode ? 2 : 1);
+      const { value, end } = readDelimited(text, open, "'", open);
+      i = end;
       tokens.push({ kind: 'string', value, unicode, start, end: i });
       continue;
     }
     if (ch === '[') {
-      i++;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw sqlError(105, text.slice(start + 1));
-        const c = text[i]!;
-        if (c === ']') {
-          if (text[i + 1] === ']') {
-            value += ']';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += c;
-        i++;
-      }
+      const { value, end } = readDelimited(text, i + 1, ']', start + 1);
+      i = end;
       if (value.length > 128) throw sqlError(103, value.slice(0, 128));
       tokens.push({ kind: 'qident', value, start, end: i });
       continue;
     }
     if (ch === '"') {
-      i++;
-      let value = '';
-      for (;;) {
-        if (i >= n) throw sqlError(105, text.slice(start + 1));
-        const c = text[i]!;
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            value += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += c;
-        i++;
-      }
+      const { value, end } = readDelimited(text, i + 1, '"', start + 1);
+      i = end;
       tokens.push({ kind: 'qident', value, start, end: i });
       continue;
     }
