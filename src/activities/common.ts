@@ -126,41 +126,36 @@ export class StepContext {
   }
 
   failure(e: unknown): StepFailure {
-    const target: StepFailure['target'] = this.step === 'preflight' ? 'sqlserver' : 'milink';
-    if (e instanceof SqlStepError)
-      return {
-        step: this.step,
-        target: 'sqlserver',
-        code: String(e.number ?? 'Connection'),
-        message: this.scrub(e.message),
-        advice: e.advice,
-      };
-    if (e instanceof ArmError)
-      return {
-        step: this.step,
-        target: e.service,
-        code: e.code,
-        message: this.scrub(e.message),
-        advice: e.advice,
-      };
-    if (e instanceof StepProblem)
-      return {
-        step: this.step,
-        target: e.target,
-        code: e.code,
-        message: this.scrub(e.message),
-        advice: e.advice,
-      };
+    const known = describeError(e);
+    if (known) return { step: this.step, ...known, message: this.scrub(known.message) };
     const error = e as Error;
     return {
       step: this.step,
-      target,
+      target: this.step === 'preflight' ? 'sqlserver' : 'milink',
       code: error?.name ?? 'Error',
       message: this.scrub(error?.message ?? String(e)),
       advice:
         'an unexpected error: see the logs for this step, then re-run (milink skips what is already done)',
     };
   }
+}
+
+/**
+ * Where an error milink classifies came from, its SQL Server number or ARM code, and the advice: one reading
+ * for step failures and preflight problems. Undefined for an error milink does not know.
+ */
+export function describeError(e: unknown): Omit<StepFailure, 'step'> | undefined {
+  if (e instanceof SqlStepError)
+    return {
+      target: 'sqlserver',
+      code: String(e.number ?? 'Connection'),
+      message: e.message,
+      advice: e.advice,
+    };
+  if (e instanceof ArmError) return { target: e.service, code: e.code, message: e.message, advice: e.advice };
+  if (e instanceof StepProblem)
+    return { target: e.target, code: e.code, message: e.message, advice: e.advice };
+  return undefined;
 }
 
 /** A condition milink found that stops a step, with advice. */

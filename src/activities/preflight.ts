@@ -5,7 +5,7 @@ import { partnerEndpoint, type EstateFacts } from '../link/plan.js';
 import type { PreflightProblem } from '../link/status.js';
 import * as catalog from '../sql/catalog.js';
 import { SqlStepError } from '../sql/session.js';
-import { defineActivity, StepContext } from './common.js';
+import { defineActivity, describeError, StepContext } from './common.js';
 
 /** Minimum builds by version (the link's support matrix). */
 const MIN_BUILD: Record<number, { build: number; label: string }> = {
@@ -43,16 +43,9 @@ interface LinkResource {
 }
 
 function problemFrom(e: unknown, check: string): PreflightProblem {
-  if (e instanceof SqlStepError)
-    return {
-      check,
-      target: 'sqlserver',
-      code: String(e.number ?? 'Connection'),
-      message: e.message,
-      advice: e.advice,
-    };
-  if (e instanceof ArmError)
-    return { check, target: e.service, code: e.code, message: e.message, advice: e.advice };
+  const known = describeError(e);
+  if (known && known.target !== 'milink' && (e instanceof SqlStepError || e instanceof ArmError))
+    return { check, ...known, target: known.target };
   return {
     check,
     target: 'sqlserver',
