@@ -4,7 +4,7 @@
  * starts sub-orchestrations, and persists every instance before acting on a step.
  */
 import { randomUUID } from 'node:crypto';
-import { InvocationContext } from './sdk.js';
+import { InvocationContext, invocationContextFor } from './sdk.js';
 import type { Registration } from './capture.js';
 import type { HostClock } from './clock.js';
 import { event, EventType, fromJson, toJson, type HistoryEvent } from './history.js';
@@ -601,17 +601,8 @@ export class Engine {
         },
       };
     } else {
-      const context = new InvocationContext({
-        functionName: item.name,
-        invocationId: randomUUID(),
-        options: {
-          trigger: reg.trigger as never,
-          extraInputs: reg.extraInputs as never,
-          extraOutputs: reg.extraOutputs as never,
-        },
-        triggerMetadata: { instanceId: item.instanceId },
-        logHandler: (level, ...args) =>
-          this.log(`[${item.name} ${item.instanceId}] ${level}: ${args.join(' ')}`),
+      const context = invocationContextFor(reg, `${item.name} ${item.instanceId}`, (line) => this.log(line), {
+        instanceId: item.instanceId,
       });
       try {
         const result = await reg.handler(item.input, context);

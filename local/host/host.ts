@@ -3,11 +3,11 @@
  * running on one machine with no Azure, driven by durable-functions' own replay engine.
  */
 import { createServer, type Server } from 'node:http';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvocationContext } from './sdk.js';
+import { InvocationContext, invocationContextFor } from './sdk.js';
 import { Cron } from 'croner';
 import type { VirtualClock } from '../sim/clock.js';
 import { loadApp, installCapture, type Registration } from './capture.js';
@@ -184,17 +184,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
   engine.resume();
 
   const newContext = (reg: Registration, triggerMetadata?: Record<string, unknown>): InvocationContext => {
-    const context = new InvocationContext({
-      functionName: reg.name,
-      invocationId: randomUUID(),
-      options: {
-        trigger: reg.trigger as never,
-        extraInputs: reg.extraInputs as never,
-        extraOutputs: reg.extraOutputs as never,
-      },
-      ...(triggerMetadata ? { triggerMetadata } : {}),
-      logHandler: (level, ...args) => log(`[${reg.name}] ${level}: ${args.join(' ')}`),
-    });
+    const context = invocationContextFor(reg, reg.name, log, triggerMetadata);
     bindDurableClient(reg, context, binding);
     return context;
   };

@@ -4,8 +4,7 @@
  * base URL that durable-functions 3.x's DurableClient calls (/durabletask/...).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext } from './sdk.js';
+import { HttpRequest, HttpResponse, invocationContextFor, type InvocationContext } from './sdk.js';
 import type { Registration } from './capture.js';
 import { DuplicateInstanceError, type Engine, type Status } from './engine.js';
 
@@ -195,16 +194,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
       params: matched.params,
       ...(body.length > 0 ? { body: { bytes: new Uint8Array(body) } } : {}),
     });
-    const context = new InvocationContext({
-      functionName: reg.name,
-      invocationId: randomUUID(),
-      options: {
-        trigger: reg.trigger as never,
-        extraInputs: reg.extraInputs as never,
-        extraOutputs: reg.extraOutputs as never,
-      },
-      logHandler: (level, ...args) => ctx.log(`[${reg.name}] ${level}: ${args.join(' ')}`),
-    });
+    const context = invocationContextFor(reg, reg.name, (line) => ctx.log(line));
     bindDurableClient(reg, context, durableClientBinding(ctx.baseUrl(), ctx.hubName, ctx.functionKey));
     const result = await reg.handler(request, context);
     if (result === undefined || result === null) return send(res, 204);
