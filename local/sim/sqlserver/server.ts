@@ -26,6 +26,7 @@ import {
   resultSet,
   returnStatus,
   returnValueToken,
+  TDS_VERSION,
   type RpcRequest,
 } from './tds.js';
 import type { DistributedAgCommand } from './tsql/ddl.js';
@@ -175,6 +176,8 @@ class Connection {
   private phase: 'prelogin' | 'login' | 'ready' = 'prelogin';
   private session: Session | null = null;
   private packetSize = 4096;
+  /** The TDS version LOGINACK confirmed: token layouts and types follow it. */
+  private tds: number = TDS_VERSION.V7_4;
   private chain: Promise<void> = Promise.resolve();
   private current: { abort(): void } | null = null;
   private attention = false;
@@ -217,7 +220,7 @@ class Connection {
       this.attention = true;
       this.current.abort();
     } else {
-      this.chain = this.chain.then(() => this.send(doneToken(0xfd, DONE.ATTN, 0, 0)));
+      this.chain = this.chain.then(() => this.send(doneToken(0xfd, DONE.ATTN, 0, 0, this.tds)));
     }
   }
 
@@ -247,6 +250,7 @@ class Connection {
 
   private login(payload: Buffer): void {
     const l = parseLogin7(payload);
+    this.tds = negotiatedVersion(l.tdsVersion);
     this.packetSize = Math.min(32767, Math.max(512, l.packetSize || 4096));
     const login = this.state.logins.find((x) => x.name.toLowerCase() === l.userName.toLowerCase());
     const fail = (errors: SqlError[]): void => {
@@ -257,7 +261,7 @@ class Connection {
           this.state.serverName,
         ),
       );
-      this.send(Buffer.concat([...parts, doneToken(0xfd, DONE.ERROR, 0, 0)]));
+      this.send(Buffer.concat([...parts, doneToken(0xfd, DONE.ERROR, 0, 0, this.tds)]));
       this.socket.end();
     };
     if (!login || login.password !== l.password || login.isDisabled) {
@@ -295,9 +299,9 @@ class Connection {
           { number: 5703, message: 'Changed language setting to us_english.', state: 1, severity: 0 },
           name,
         ),
-        loginAck(negotiatedVersion(l.tdsVersion), this.state.version.productVersion),
+        loginAck(this.tds, this.state.version.productVersion),
         envChange(4, String(this.packetSize), String(this.packetSize)),
-        doneToken(0xfd, DONE.FINAL, 0, 0),
+        doneToken(0xfd, DONE.FINAL, 0, 0, this.tds),
       ]),
     );
     this.phase = 'ready';
@@ -308,9 +312,9 @@ class Connection {
     let text: string;
     let rpc: RpcRequest | null = null;
     try {
-      if (kind === 'batch') text = parseSqlBatch(payload);
+      if (kind === 'batch') text = parseSqlBatch(payload, this.tds);
       else {
-        rpc = parseRpc(payload);
+        rpc = parseRpc(payload, this.tds);
         const isExecuteSql = rpc.proc.toLowerCase() === 'sp_executesql';
         const stmt = isExecuteSql ? rpc.params[0] : undefined;
         text = stmt
@@ -370,8 +374,8 @@ class Connection {
       if (aborted || this.attention) {
         this.attention = false;
         // the interrupted request is closed, then the attention is acknowledged
-        this.send(doneToken(kind === 'rpc' ? 0xfe : 0xfd, DONE.FINAL, 0, 0));
-        this.send(doneToken(0xfd, DONE.ATTN, 0, 0));
+        this.send(doneToken(kind === 'rpc' ? 0xfe : 0xfd, DONE.FINAL, 0, 0, this.tds));
+        this.send(doneToken(0xfd, DONE.ATTN, 0, 0, this.tds));
         return;
       }
     }
@@ -426,7 +430,7 @@ class Connection {
     return rest.flatMap((p, i) => {
       if (!p.output) return [];
       const v = bound.get(p.name.toLowerCase())!;
-      return [returnValueToken(i + 2, p.name, v.type, v.value.v)];
+      return [returnValueToken(i + 2, p.name, v.type, v.value.v, this.tds)];
     });
   }
 
@@ -438,10 +442,10 @@ class Connection {
     for (const ev of events) {
       switch (ev.k) {
         case 'rows':
-          parts.push(resultSet(ev.columns, ev.rows));
+          parts.push(resultSet(ev.columns, ev.rows, this.tds));
           break;
         case 'done':
-          parts.push(doneToken(inProc, DONE.MORE | DONE.COUNT, 0xc1, ev.count ?? 0));
+          parts.push(doneToken(inProc, DONE.MORE | DONE.COUNT, 0xc1, ev.count ?? 0, this.tds));
           break;
         case 'info':
           parts.push(messageToken('info', ev, name));
@@ -460,7 +464,7 @@ class Connection {
               name,
             ),
           );
-          parts.push(doneToken(inProc, DONE.MORE | DONE.ERROR, 0, 0));
+          parts.push(doneToken(inProc, DONE.MORE | DONE.ERROR, 0, 0, this.tds));
           break;
         case 'database':
           parts.push(envChange(1, ev.to, ev.from));
@@ -470,8 +474,8 @@ class Connection {
     if (kind === 'rpc') {
       parts.push(returnStatus(hadError ? -6 : 0));
       parts.push(...outputs);
-      parts.push(doneToken(0xfe, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
-    } else parts.push(doneToken(0xfd, hadError ? DONE.ERROR : DONE.FINAL, 0, 0));
+      parts.push(doneToken(0xfe, hadError ? DONE.ERROR : DONE.FINAL, 0, 0, this.tds));
+    } else parts.push(doneToken(0xfd, hadError ? DONE.ERROR : DONE.FINAL, 0, 0, this.tds));
     this.send(Buffer.concat(parts));
   }
 }

@@ -15,6 +15,31 @@ export const PKT = {
   PRELOGIN: 0x12,
 } as const;
 
+/**
+ * TDS versions as LOGINACK confirms them (MS-TDS 2.2.7.14). The layouts that differ between them and that
+ * the stand-in honours: DONE/DONEPROC/DONEINPROC row counts are 4 bytes before 7.2 and 8 bytes from 7.2;
+ * ALL_HEADERS in SQL batch and RPC requests exist from 7.2; (n)varchar(max)/varbinary(max) as PLP exist from
+ * 7.2 (older clients get ntext/image); date/time/datetime2/datetimeoffset exist from 7.3 (older clients
+ * get datetime).
+ */
+export const TDS_VERSION = {
+  V7_1: 0x71000001,
+  V7_2: 0x72090002,
+  V7_3A: 0x730a0003,
+  V7_3B: 0x730b0003,
+  V7_4: 0x74000004,
+} as const;
+
+/** 7.2 and later: 8-byte DONE row counts, ALL_HEADERS, PLP (max) types. */
+export function hasPlp(tds: number): boolean {
+  return tds >>> 0 >= TDS_VERSION.V7_2;
+}
+
+/** 7.3 and later: date, time, datetime2, datetimeoffset on the wire. */
+export function hasDatetime2(tds: number): boolean {
+  return tds >>> 0 >= TDS_VERSION.V7_3A;
+}
+
 /** SQL_Latin1_General_CP1_CI_AS */
 export const COLLATION = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]);
 
@@ -207,7 +232,7 @@ export function envChangeCollation(): Buffer {
 
 /** The TDS version a LOGINACK confirms: the highest known one not above the client's (LOGIN7 holds it LE). */
 export function negotiatedVersion(clientVersion: number): number {
-  const known = [0x71000001, 0x72090002, 0x730a0003, 0x730b0003, 0x74000004];
+  const known: number[] = Object.values(TDS_VERSION);
   const asked = clientVersion >>> 0;
   const v = known.filter((k) => k <= asked).pop();
   return v ?? 0x74000004;
@@ -252,8 +277,16 @@ export function messageToken(
 
 export const DONE = { FINAL: 0x00, MORE: 0x01, ERROR: 0x02, COUNT: 0x10, ATTN: 0x20 } as const;
 
-export function doneToken(token: 0xfd | 0xfe | 0xff, status: number, curCmd: number, count: number): Buffer {
-  return new Writer().u8(token).u16(status).u16(curCmd).u64(BigInt(count)).toBuffer();
+/** DONE, DONEPROC or DONEINPROC; the row count is a u32 before TDS 7.2 and a u64 from 7.2 (MS-TDS 2.2.7.6). */
+export function doneToken(
+  token: 0xfd | 0xfe | 0xff,
+  status: number,
+  curCmd: number,
+  count: number,
+  tds: number = TDS_VERSION.V7_4,
+): Buffer {
+  const w = new Writer().u8(token).u16(status).u16(curCmd);
+  return (hasPlp(tds) ? w.u64(BigInt(count)) : w.u32(count)).toBuffer();
 }
 
 export function returnStatus(n: number): Buffer {
@@ -261,22 +294,39 @@ export function returnStatus(n: number): Buffer {
 }
 
 // ---------- result sets
-/** Column type on the wire: strings longer than 4000 characters need nvarchar(max). */
-function wireType(t: SqlType, maxLen: number): SqlType {
+/**
+ * Column type on the wire: strings longer than 4000 characters need nvarchar(max). Clients before TDS 7.2
+ * get ntext/image for the max types and clients before 7.3 get datetime for datetime2, as SQL Server does
+ * for down-level clients.
+ */
+type WireType = SqlType | { base: 'ntext' } | { base: 'image' };
+
+function wireType(t: SqlType, maxLen: number, tds: number): WireType {
   if (t.base === 'varchar' || t.base === 'nvarchar') {
     const n = t.length ?? 4000;
-    if (n === -1 || n > 4000 || maxLen > 4000) return { base: 'nvarchar', length: -1 };
+    if (n === -1 || n > 4000 || maxLen > 4000)
+      return hasPlp(tds) ? { base: 'nvarchar', length: -1 } : { base: 'ntext' };
     return { base: 'nvarchar', length: Math.max(1, n, maxLen) };
   }
-  if (t.base === 'varbinary') return { base: 'varbinary', length: -1 };
+  if (t.base === 'varbinary') return hasPlp(tds) ? { base: 'varbinary', length: -1 } : { base: 'image' };
   if (t.base === 'numeric')
     return { base: 'numeric', precision: Math.max(t.precision ?? 18, 1), scale: t.scale ?? 0 };
   if (t.base === 'date') return T.datetime;
+  if (t.base === 'datetime2' && !hasDatetime2(tds)) return T.datetime;
   return t;
 }
 
-function typeInfo(w: Writer, t: SqlType): void {
+function typeInfo(w: Writer, t: WireType, tds: number): void {
   switch (t.base) {
+    case 'ntext':
+    case 'image':
+      // TEXTTYPE/IMAGETYPE: u32 max length, collation (ntext), table name (US_VARCHAR before 7.2; 7.2+
+      // would prefix a part count, but these types are only sent to clients before 7.2).
+      w.u8(t.base === 'ntext' ? 0x63 : 0x22).u32(t.base === 'ntext' ? 0x7ffffffe : 0x7fffffff);
+      if (t.base === 'ntext') w.push(COLLATION);
+      if (hasPlp(tds)) w.u8(0);
+      else w.u16(0);
+      return;
     case 'nvarchar':
       w.u8(0xe7)
         .u16(t.length === -1 ? 0xffff : (t.length ?? 4000) * 2)
@@ -335,8 +385,23 @@ function plp(w: Writer, data: Buffer | null): void {
 
 const EPOCH_1900 = Date.UTC(1900, 0, 1);
 
-function writeValue(w: Writer, t: SqlType, v: Value): void {
+/** A text/ntext/image value: text pointer (16 bytes) and timestamp (8 bytes), then the data; NULL = no pointer. */
+function textValue(w: Writer, data: Buffer | null): void {
+  if (data === null) {
+    w.u8(0);
+    return;
+  }
+  w.u8(16).push(Buffer.alloc(16, 0xaa)).push(Buffer.alloc(8)).u32(data.length).push(data);
+}
+
+function writeValue(w: Writer, t: WireType, v: Value): void {
   switch (t.base) {
+    case 'ntext':
+      textValue(w, v === null ? null : Buffer.from(String(v), 'utf16le'));
+      return;
+    case 'image':
+      textValue(w, v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+      return;
     case 'nvarchar': {
       const data = v === null ? null : Buffer.from(String(v), 'utf16le');
       if (t.length === -1) plp(w, data);
@@ -450,26 +515,43 @@ function writeValue(w: Writer, t: SqlType, v: Value): void {
 }
 
 /** RETURNVALUE: an output parameter's final value, sent after RETURNSTATUS. */
-export function returnValueToken(ordinal: number, name: string, type: SqlType, value: Value): Buffer {
-  const t = wireType(type, typeof value === 'string' ? value.length : 0);
-  const w = new Writer().u8(0xac).u16(ordinal).bVarchar(name).u8(0x01).u32(0).u16(0x01);
-  typeInfo(w, t);
+export function returnValueToken(
+  ordinal: number,
+  name: string,
+  type: SqlType,
+  value: Value,
+  tds: number = TDS_VERSION.V7_4,
+): Buffer {
+  const t = wireType(type, typeof value === 'string' ? value.length : 0, tds);
+  const w = new Writer().u8(0xac).u16(ordinal).bVarchar(name).u8(0x01);
+  // UserType is a u16 before TDS 7.2 and a u32 from 7.2 (MS-TDS 2.2.7.18)
+  if (hasPlp(tds)) w.u32(0);
+  else w.u16(0);
+  w.u16(0x01);
+  typeInfo(w, t, tds);
   writeValue(w, t, value);
   return w.toBuffer();
 }
 
-export function resultSet(columns: Array<{ name: string; type: SqlType }>, rows: Value[][]): Buffer {
+export function resultSet(
+  columns: Array<{ name: string; type: SqlType }>,
+  rows: Value[][],
+  tds: number = TDS_VERSION.V7_4,
+): Buffer {
   const types = columns.map((c, i) => {
     const maxLen = rows.reduce((m, r) => {
       const v = r[i];
       return typeof v === 'string' ? Math.max(m, v.length) : m;
     }, 0);
-    return wireType(c.type, maxLen);
+    return wireType(c.type, maxLen, tds);
   });
   const w = new Writer().u8(0x81).u16(columns.length);
   columns.forEach((c, i) => {
-    w.u32(0).u16(0x01 | 0x08);
-    typeInfo(w, types[i]!);
+    // UserType: u16 before TDS 7.2, u32 from 7.2 (MS-TDS 2.2.7.4)
+    if (hasPlp(tds)) w.u32(0);
+    else w.u16(0);
+    w.u16(0x01 | 0x08);
+    typeInfo(w, types[i]!, tds);
     w.bVarchar(c.name);
   });
   for (const r of rows) {
@@ -511,15 +593,16 @@ export class Reader {
   }
 }
 
-function skipAllHeaders(r: Reader): void {
+function skipAllHeaders(r: Reader, tds: number): void {
+  // ALL_HEADERS is present from TDS 7.2 on; its length includes itself
+  if (!hasPlp(tds) || r.b.length < 4) return;
   const total = r.b.readUInt32LE(r.pos);
-  // ALL_HEADERS is present in TDS 7.2+; its length includes itself
   if (total >= 4 && total <= r.b.length) r.pos += total;
 }
 
-export function parseSqlBatch(p: Buffer): string {
+export function parseSqlBatch(p: Buffer, tds: number = TDS_VERSION.V7_4): string {
   const r = new Reader(p);
-  skipAllHeaders(r);
+  skipAllHeaders(r, tds);
   return p.subarray(r.pos).toString('utf16le');
 }
 
@@ -685,9 +768,9 @@ const PROC_IDS: Record<number, string> = {
   15: 'sp_unprepare',
 };
 
-export function parseRpc(p: Buffer): RpcRequest {
+export function parseRpc(p: Buffer, tds: number = TDS_VERSION.V7_4): RpcRequest {
   const r = new Reader(p);
-  skipAllHeaders(r);
+  skipAllHeaders(r, tds);
   const nameLen = r.u16();
   let proc: string;
   if (nameLen === 0xffff) {
