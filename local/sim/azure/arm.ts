@@ -10,6 +10,7 @@ import { FaultInjector } from './faults.js';
 import { armError, listenHttps, readBody, sendJson, type HttpsListener } from './https.js';
 import { instanceResourceId, type InstanceRegistry, type ManagedInstanceSim } from './instances.js';
 import { OperationStore, timedOperation, type SimOperation } from './operations.js';
+import { listPage } from './paging.js';
 import { bufferToHexBlob, hexBlobToBuffer, parseCertificateDer } from './pki.js';
 
 /** What an ARM handler answers: a status and body, optionally started as a long-running operation. */
@@ -43,6 +44,8 @@ export interface ArmOptions {
   retryAfterSeconds?: number;
   /** Simulated duration of a certificate upload or removal, seconds (default 0: done at the first poll). */
   certificateOperationSeconds?: number;
+  /** Items per page of managed-instance lists (default 100); further pages are reached through nextLink. */
+  listPageSize?: number;
 }
 
 export interface RunningArm {
@@ -58,6 +61,8 @@ const MI_PREFIX =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Sql\/managedInstances\/([^/]+)(\/.*)?$/i;
 const MI_LIST =
   /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Sql\/managedInstances$/i;
+/** Managed Instances - List (by subscription): what Get-AzSqlInstance -InstanceName uses to find the resource group. */
+const MI_SUB_LIST = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Sql\/managedInstances$/i;
 const OPERATION =
   /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Sql\/locations\/([^/]+)\/([A-Za-z]+?)(AzureAsyncOperation|OperationResults)\/([^/]+)$/i;
 
@@ -67,6 +72,7 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
   const journal: RunningArm['journal'] = [];
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
   const certSeconds = opts.certificateOperationSeconds ?? 0;
+  const pageSize = Math.max(1, opts.listPageSize ?? 100);
   let base = '';
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -167,9 +173,17 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
     const listMatch = MI_LIST.exec(path);
     if (listMatch && method === 'GET') {
       const [, sub, rg] = listMatch;
-      reply(200, {
-        value: opts.instances.inResourceGroup(sub ?? '', rg ?? '').map((mi) => instanceBody(mi)),
-      });
+      const page = listPage(opts.instances.inResourceGroup(sub ?? '', rg ?? ''), url, base, pageSize);
+      if ('error' in page) return reply(400, page.error);
+      reply(200, { value: page.items.map((mi) => instanceBody(mi)), ...page.next });
+      return;
+    }
+    const subListMatch = MI_SUB_LIST.exec(path);
+    if (subListMatch && method === 'GET') {
+      const [, sub] = subListMatch;
+      const page = listPage(opts.instances.inSubscription(sub ?? ''), url, base, pageSize);
+      if ('error' in page) return reply(400, page.error);
+      reply(200, { value: page.items.map((mi) => instanceBody(mi)), ...page.next });
       return;
     }
 

@@ -168,6 +168,10 @@ export class InstanceRegistry {
     );
   }
 
+  inSubscription(sub: string): ManagedInstanceSim[] {
+    return this.all().filter((mi) => mi.subscriptionId.toLowerCase() === sub.toLowerCase());
+  }
+
   all(): ManagedInstanceSim[] {
     return [...this.byKey.values()];
   }
