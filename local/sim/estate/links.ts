@@ -25,6 +25,8 @@ import {
   connectivityProblem,
   creationProblem,
   dagMembers,
+  describeProblem,
+  failedReplicaState,
   findDag,
   findSqlServerForHost,
   LinkErrorCodes,
@@ -223,7 +225,7 @@ export class LinkEngine implements LinkBackend {
         link.phase = 'Failed';
         link.problem = problem;
         link.problemAt = link.joinAt;
-        link.mostRecentError = `${problem.code}: ${problem.message}`;
+        link.mostRecentError = describeProblem(problem);
         this.syncToSql(link, now);
         return;
       }
@@ -241,7 +243,7 @@ export class LinkEngine implements LinkBackend {
         link.problem = problem;
         link.problemAt = now;
       }
-      link.mostRecentError = `${problem.code}: ${problem.message}`;
+      link.mostRecentError = describeProblem(problem);
     } else if (link.disconnectedSince) {
       const paused = now.getTime() - link.disconnectedSince.getTime();
       link.disconnectedSince = undefined;
@@ -435,10 +437,13 @@ export class LinkEngine implements LinkBackend {
     };
   }
 
+  /**
+   * A connected link is HEALTHY while it seeds and catches up, as the REST spec's own list example
+   * (DistributedAvailabilityGroupsListByInstance, 2025-01-01) shows for replicaState Seeding and Catchup;
+   * the same value goes to SQL Server's replica and database replica states, so ARM and the DMVs agree.
+   */
   private health(link: SimLink): SyncHealth {
     if (link.phase === 'Creating' || link.phase === 'Failed' || link.disconnectedSince) return 'NOT_HEALTHY';
-    if (link.phase === 'Seeding') return 'NOT_HEALTHY';
-    if (link.phase === 'Catchup') return 'PARTIALLY_HEALTHY';
     return 'HEALTHY';
   }
 
@@ -548,7 +553,7 @@ export class LinkEngine implements LinkBackend {
     const db: Record<string, unknown> = { databaseName: p.databaseName };
     if (link.phase === 'Failed') {
       Object.assign(db, {
-        replicaState: 'LinkCreationError',
+        replicaState: failedReplicaState(link.problem),
         synchronizationHealth: 'NOT_HEALTHY',
         connectedState: 'DISCONNECTED',
         mostRecentLinkError: link.mostRecentError,

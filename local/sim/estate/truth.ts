@@ -29,6 +29,7 @@ export const SqlLinkErrors = {
   instanceCertNotOnSqlServer: 41974,
   connectionFailed: 41986,
   linkNotInitiated: 41962,
+  agNotResponding: 41976,
   backupChain: 1475,
 } as const;
 
@@ -36,6 +37,32 @@ export interface LinkProblem {
   code: string;
   message: string;
   sqlError?: { number: number; description: string };
+}
+
+/**
+ * Problems found once the two sides talk, while the database itself is being set up ("Troubleshoot issues
+ * with the link", Microsoft Learn: "Errors creating a link (Link state: LinkCreationError)" — the target
+ * database, the log chain). Everything before that — certificates, endpoint, names, network — is
+ * "Errors initializing a link (Link state: LinkInitError)": 41962, 41973, 41974, 41976, 41986, 47521.
+ */
+const CREATION_STAGE_CODES = new Set<string>([
+  LinkErrorCodes.sourceDbNotFound,
+  LinkErrorCodes.multipleLogFiles,
+  LinkErrorCodes.filestream,
+  LinkErrorCodes.hekaton,
+  LinkErrorCodes.tdeCertificateMissing,
+  LinkErrorCodes.backupChain,
+]);
+
+/** ARM's replicaState of a link whose creation failed: the step that failed, as the troubleshooting article names it. */
+export function failedReplicaState(problem: LinkProblem | undefined): 'LinkInitError' | 'LinkCreationError' {
+  return problem && !CREATION_STAGE_CODES.has(problem.code) ? 'LinkInitError' : 'LinkCreationError';
+}
+
+/** ARM's mostRecentLinkError: the service's code first, then SQL Server's error number when there is one. */
+export function describeProblem(problem: LinkProblem): string {
+  const number = problem.sqlError ? `Error ${problem.sqlError.number}: ` : '';
+  return `${problem.code}: ${number}${problem.message}`;
 }
 
 export interface LinkProps {
@@ -160,7 +187,8 @@ export function connectivityProblem(args: {
       `the partner endpoint '${props.partnerEndpoint}' is not of the form TCP://<address>:<port>.`,
       null,
     );
-  if (!server) return connectivity(`no SQL Server answers at '${endpointUrl.host}'.`, null);
+  if (!server)
+    return connectivity(`no SQL Server answers at '${endpointUrl.host}'.`, SqlLinkErrors.linkNotInitiated);
   const s = server.state;
   if (!s.hadrEnabled) {
     return {
@@ -235,16 +263,18 @@ export function connectivityProblem(args: {
   const ag = s.availabilityGroups.find(
     (g) => !g.isDistributed && eqi(g.name, props.partnerAvailabilityGroupName),
   );
+  // A partner AG name that SQL Server does not have: the instance's AG gets no answer from it (41976, "The
+  // availability group isn't responding. Check names and configuration parameters", troubleshooting article).
   if (!ag)
     return connectivity(
       `the availability group '${props.partnerAvailabilityGroupName}' does not exist on SQL Server.`,
-      null,
+      SqlLinkErrors.agNotResponding,
     );
   const dag = findDag(s, args.linkName);
   if (!dag)
     return connectivity(
       `the distributed availability group '${args.linkName}' does not exist on SQL Server.`,
-      null,
+      SqlLinkErrors.agNotResponding,
     );
   const members = dagMembers(dag, props);
   if (!members.sql) {

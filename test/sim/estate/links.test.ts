@@ -118,10 +118,24 @@ describe('link with SQL Server as initial primary', () => {
     expect(seedRow?.transferredSizeBytes).toBeGreaterThan(0);
     expect(seedRow?.transferredSizeBytes).toBeLessThan(seedRow?.databaseSizeBytes ?? 0);
     expect(dag?.replicas[1]).toMatchObject({ connectedState: 'CONNECTED', role: 'SECONDARY' });
+    // The REST spec's own example (DistributedAvailabilityGroupsListByInstance, api-version 2025-01-01)
+    // lists a link in replicaState "Seeding" (seedingProgress "80%") and one in "Catchup", both with
+    // synchronizationHealth "HEALTHY" and connectedState "CONNECTED". SQL Server's DMVs say the same.
+    expect(mid.body.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+    expect(dag?.replicas.map((r) => r.synchronizationHealth)).toEqual(['HEALTHY', 'HEALTHY']);
+    expect(state.databaseReplicaStates.find((r) => !r.isLocal)).toMatchObject({
+      synchronizationHealth: 'HEALTHY',
+      synchronizationState: 'NOT SYNCHRONIZING',
+    });
 
     clock.advance(7_000); // 200 MB at 20 MB/s: seeding done after 10 s
     const catchup = await h.raw('GET', dagPath());
     expect(catchup.body.properties.databases[0].replicaState).toBe('Catchup');
+    expect(catchup.body.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+    expect(state.databaseReplicaStates.find((r) => !r.isLocal)).toMatchObject({
+      synchronizationHealth: 'HEALTHY',
+      synchronizationState: 'SYNCHRONIZING',
+    });
     const lagDuring = state.databaseReplicaStates.find((r) => !r.isLocal)?.secondaryLagSeconds ?? 0;
     expect(lagDuring).toBeGreaterThan(1);
     expect(seedRow?.currentState).toBe('COMPLETED');
@@ -185,6 +199,14 @@ describe('link with SQL Server as initial primary', () => {
       null,
     ],
     [
+      'a wrong SQL Server AG name in the PUT',
+      null,
+      { partnerAvailabilityGroupName: 'AG_Other' },
+      {},
+      LinkErrorCodes.connectivity,
+      41976,
+    ],
+    [
       'a wrong instance AG name in the PUT',
       null,
       { instanceAvailabilityGroupName: 'AG_Other_MI' },
@@ -218,11 +240,15 @@ describe('link with SQL Server as initial primary', () => {
       expect(op.body.status).toBe('Failed');
       expect(op.body.error.code).toBe(code);
       const link = await h.raw('GET', dagPath());
+      // "Troubleshoot issues with the link" (Microsoft Learn): these all fail while initializing the link —
+      // Link state LinkInitError, with 41962/41973/41974/41976/41986/47521 — not while creating it.
       expect(link.body.properties.databases[0]).toMatchObject({
-        replicaState: 'LinkCreationError',
+        replicaState: 'LinkInitError',
         connectedState: 'DISCONNECTED',
       });
       expect(link.body.properties.databases[0].mostRecentLinkError).toContain(code);
+      if (sqlNumber !== null)
+        expect(link.body.properties.databases[0].mostRecentLinkError).toContain(`Error ${sqlNumber}`);
       const remote = findDag(state, names.dag)?.replicas.find((r) => !r.isLocal);
       if (sqlNumber === null) {
         expect(remote?.lastConnectError).toBeUndefined();
@@ -241,6 +267,11 @@ describe('link with SQL Server as initial primary', () => {
     const op = await h.raw('GET', put.headers['azure-asyncoperation'] ?? '');
     expect(op.body.error.code).toBe(LinkErrorCodes.backupChain);
     expect(findDag(state, names.dag)?.replicas[1]?.lastConnectError?.number).toBe(1475);
+    // The two sides talked; the database could not be set up: "Errors creating a link (Link state:
+    // LinkCreationError)" in "Troubleshoot issues with the link".
+    expect((await h.raw('GET', dagPath())).body.properties.databases[0].replicaState).toBe(
+      'LinkCreationError',
+    );
     mi.databases.set('otherdb', newMiDatabase('OtherDb', mi.collation, clock.now(), 'Online'));
     const taken = await h.raw(
       'PUT',

@@ -80,12 +80,14 @@ const cases: Case[] = [
     code: LinkErrorCodes.connectivity,
     dmv: 41986,
   },
+  // "Troubleshoot issues with the link" (Microsoft Learn), errors initializing a link: 41976 "The
+  // availability group isn't responding. Check names and configuration parameters and try again."
   {
     what: 'a wrong SQL Server AG name',
     omit: 'none',
     put: { partnerAvailabilityGroupName: 'AG_Wrong' },
     code: LinkErrorCodes.connectivity,
-    dmv: null,
+    dmv: 41976,
   },
   {
     what: "a LISTENER_URL that does not name the instance's FQDN",
@@ -145,10 +147,14 @@ describe('the link fails the way the service reports it', () => {
     expect(op.status).toBe('Failed');
     expect(op.error?.code).toBe(c.code);
     const link = await h.raw('GET', `${h.miPath}/distributedAvailabilityGroups/DAG1_SalesDb`);
+    // "Troubleshoot issues with the link": every one of these fails while initializing the link, whose
+    // state the article names LinkInitError (41962, 41973, 41974, 41976, 41986, 47521).
     expect(link.body.properties.databases[0]).toMatchObject({
-      replicaState: 'LinkCreationError',
+      replicaState: 'LinkInitError',
       connectedState: 'DISCONNECTED',
     });
+    if (c.dmv !== null)
+      expect(link.body.properties.databases[0].mostRecentLinkError).toContain(`Error ${c.dmv}`);
     const dmv = await h.run(
       'SQLBOX1',
       `SELECT r.replica_server_name, rs.connected_state_desc, rs.last_connect_error_number, rs.last_connect_error_description
