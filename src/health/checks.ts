@@ -14,6 +14,7 @@ import {
   type ServerSweep,
   type SweepInput,
   type Unreachable,
+  redactSecrets,
 } from './inputs.js';
 import type { Thresholds } from './thresholds.js';
 
@@ -181,15 +182,16 @@ type Emit = (f: Omit<Finding, 'code'> & { code?: string | null }) => void;
 function checkReachability(input: SweepInput, emit: Emit): void {
   for (const s of input.servers) {
     if (!s.error) continue;
+    const message = redactSecrets(s.error.message);
     emit({
       checkId: 'sqlserver-unreachable',
       severity: 'critical',
       link: null,
       target: `sqlserver:${s.sqlServer}`,
-      value: s.error.message,
+      value: message,
       threshold: null,
       code: s.error.code ?? null,
-      message: `SQL Server ${s.sqlServer} could not be read: ${s.error.message}`,
+      message: `SQL Server ${s.sqlServer} could not be read: ${message}`,
       advice:
         "check the host, port, network and the health login (it needs VIEW SERVER STATE and sysadmin for sp_validate_certificate_ca_chain); this server's links were not checked on the SQL Server side",
       source: 'issue 14',
@@ -197,15 +199,16 @@ function checkReachability(input: SweepInput, emit: Emit): void {
   }
   for (const i of input.instances) {
     if (!i.error) continue;
+    const message = redactSecrets(i.error.message);
     emit({
       checkId: 'instance-unreachable',
       severity: 'critical',
       link: null,
       target: `instance:${i.instance}`,
-      value: i.error.message,
+      value: message,
       threshold: null,
       code: i.error.code ?? null,
-      message: `The links of managed instance ${i.instance} could not be listed over ARM: ${i.error.message}`,
+      message: `The links of managed instance ${i.instance} could not be listed over ARM: ${message}`,
       advice:
         "check the instance exists and milink's identity may read it (Microsoft.Sql/managedInstances/distributedAvailabilityGroups/read); this instance's links were not checked on the Azure side",
       source: 'issue 14',

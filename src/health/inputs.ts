@@ -104,3 +104,16 @@ export interface SweepInput {
 export function linkKey(instance: string, linkName: string): string {
   return `${instance.toLowerCase()}/${linkName}`;
 }
+
+/**
+ * A driver's or ARM's error text with anything shaped like a credential removed (`Password=…;`,
+ * `AccountKey=…`, `sig=…`, bearer tokens), before it lands in a finding, report or alert.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(
+      /\b(password|pwd|accountkey|sharedaccesssignature|sig|client_secret|secret)\s*[=:]\s*("[^"]*"|'[^']*'|[^;&\s]+)/gi,
+      '$1=[redacted]',
+    )
+    .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [redacted]');
+}
