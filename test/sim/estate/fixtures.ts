@@ -8,10 +8,20 @@ import { parseCertificateDer } from '../../../local/sim/azure/pki.js';
 import type { SimReplica, SimServerState } from '../../../local/sim/sqlserver/model.js';
 import { createServerCertificate, importCertificate } from '../../../local/sim/sqlserver/state.js';
 import type { SqlServerEntry } from '../../../local/sim/estate/truth.js';
-import { runbookText } from '../../helpers/runbook.js';
+import { ROOT_CERTIFICATES } from '../../../src/sql/roots.js';
+import { hasReference, runbookText } from '../../helpers/runbook.js';
 
-/** The DER of the MicrosoftPKI and DigiCertPKI roots, as the runbook imports them. */
+/**
+ * The DER of the MicrosoftPKI and DigiCertPKI roots, as the runbook imports them. Without the reference
+ * runbook (a clone alone), milink's own copy of the same public certificates (src/sql/roots.ts), which
+ * test/unit/runbook-equivalence.test.ts compares with the runbook's wherever the runbook is present.
+ */
 export function azureRoots(): { microsoft: Buffer; digicert: Buffer } {
+  if (!hasReference) {
+    const der = (name: string) =>
+      Buffer.from(ROOT_CERTIFICATES.find((r) => r.name === name)!.blob.replace(/^0x/, ''), 'hex');
+    return { microsoft: der('MicrosoftPKI'), digicert: der('DigiCertPKI') };
+  }
   const text = runbookText();
   const grab = (name: string) => {
     const m = new RegExp(`CREATE CERTIFICATE \\[${name}\\] FROM BINARY = 0x([0-9A-Fa-f]+)`).exec(text);

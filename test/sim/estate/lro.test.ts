@@ -4,7 +4,7 @@
  * reference examples of the 2025-01-01 specification.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpPoller, type LroResponse } from '@azure/core-lro';
 import { createPipelineRequest } from '@azure/core-rest-pipeline';
@@ -12,7 +12,7 @@ import { RealClock, VirtualClock, type Clock } from '../../../local/sim/clock.js
 import type { ManagedInstanceSim } from '../../../local/sim/azure/instances.js';
 import { createServerState } from '../../../local/sim/sqlserver/state.js';
 import { LinkErrorCodes, type SqlServerEntry } from '../../../local/sim/estate/truth.js';
-import { repoRoot } from '../../helpers/runbook.js';
+import { armExamplesDir, describeWithReference } from '../../helpers/runbook.js';
 import { miPath, RG, startAzureHarness, SUB, type AzureHarness } from '../azure/harness.js';
 import { applyRunbookToState, linkBody, type RunbookNames } from './fixtures.js';
 
@@ -134,9 +134,8 @@ describe('link operations through @azure/core-lro', () => {
   });
 });
 
-describe('ARM answers have the shape of the reference examples', () => {
-  const example = (file: string) =>
-    JSON.parse(readFileSync(resolve(repoRoot, '../shared/reference/arm-examples', file), 'utf8'));
+describeWithReference('ARM answers have the shape of the reference examples', () => {
+  const example = (file: string) => JSON.parse(readFileSync(join(armExamplesDir, file), 'utf8'));
   const keys = (o: object) => Object.keys(o).sort();
 
   it('list: every property of a connected link, of its database, and the envelope', async () => {

@@ -3,16 +3,9 @@
  * appears twice in a row): a block is a run of lines immediately repeated; T-SQL blocks are told from
  * PowerShell ones by their first code line.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-
-export const RUNBOOK_DIR = join(import.meta.dirname, '../../../../shared/runbook');
-
-export function runbookText(): string {
-  const file = readdirSync(RUNBOOK_DIR).find((f) => f.startsWith('000_') && f.endsWith('.txt'));
-  if (!file) throw new Error(`no 000_….txt runbook in ${RUNBOOK_DIR}`);
-  return readFileSync(join(RUNBOOK_DIR, file), 'utf8');
-}
+import { ROOT_CERTIFICATES } from '../../../src/sql/roots.js';
+import { importRootCertificate } from '../../../src/sql/statements.js';
+import { hasReference, runbookText } from '../../helpers/runbook.js';
 
 const TSQL_START = /^(--|USE\b|SELECT\b|CREATE\b|ALTER\b|DROP\b|DECLARE\b|EXEC\b|BACKUP\b|IF\b)/i;
 
@@ -79,4 +72,14 @@ export function fill(block: string, values: Record<string, string>): string {
     return v;
   });
   return out;
+}
+
+/**
+ * The runbook's block that imports an Azure root certificate and registers it as issuer; without the
+ * reference runbook (a clone alone), milink's rendering of the same block, which
+ * test/unit/runbook-equivalence.test.ts holds equal to the runbook's wherever the runbook is present.
+ */
+export function rootCertificateBlock(name: 'MicrosoftPKI' | 'DigiCertPKI'): string {
+  if (hasReference) return tsqlBlocks().find((b) => b.includes(`N'${name}'`))!;
+  return importRootCertificate(ROOT_CERTIFICATES.find((r) => r.name === name)!);
 }
