@@ -16,6 +16,7 @@ const databaseSchema = z.object({
   filestream: z.boolean().optional(),
   memoryOptimized: z.boolean().optional(),
   sizeMb: z.number().positive().optional(),
+  collation: z.string().optional(),
 });
 
 const serverSchema = z.object({

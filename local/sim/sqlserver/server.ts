@@ -5,6 +5,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
+import { findDatabase, sameName, serverCollation } from './collation.js';
 import { SqlError, sqlError } from './errors.js';
 import type { SimServerState } from './model.js';
 import {
@@ -252,7 +253,9 @@ class Connection {
     const l = parseLogin7(payload);
     this.tds = negotiatedVersion(l.tdsVersion);
     this.packetSize = Math.min(32767, Math.max(512, l.packetSize || 4096));
-    const login = this.state.logins.find((x) => x.name.toLowerCase() === l.userName.toLowerCase());
+    // logins and databases are instance-level names: the instance's collation decides whether case matters
+    const collation = serverCollation(this.state);
+    const login = this.state.logins.find((x) => sameName(x.name, l.userName, collation));
     const fail = (errors: SqlError[]): void => {
       const parts = errors.map((e) =>
         messageToken(
@@ -269,7 +272,7 @@ class Connection {
       return;
     }
     const dbName = l.database || 'master';
-    const db = this.state.databases.find((d) => d.name.toLowerCase() === dbName.toLowerCase());
+    const db = findDatabase(this.state, dbName);
     if (!db) {
       fail([sqlError(4060, dbName), new SqlError(18456, `Login failed for user '${l.userName}'.`, 14, 1)]);
       return;

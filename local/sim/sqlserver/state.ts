@@ -38,6 +38,8 @@ export interface ServerSpec {
     filestream?: boolean;
     memoryOptimized?: boolean;
     sizeMb?: number;
+    /** The database's own collation (defaults to the instance's). */
+    collation?: string;
   }>;
   endpoint?: {
     name: string;
@@ -251,7 +253,7 @@ export function makeDatabase(
     isSystem,
     state: 'ONLINE',
     recoveryModel: spec.recoveryModel ?? 'FULL',
-    collation: state.collation,
+    collation: spec.collation ?? state.collation,
     createDate: new Date(now.getTime() - 86_400_000),
     files,
     filegroups,

@@ -8,6 +8,7 @@ import { SqlError, sqlError } from '../errors.js';
 import type { SimAvailabilityGroup, SimDatabase, SimReplica, SimServerState } from '../model.js';
 import { createServerCertificate, importCertificate, newGuid, nextEndpointId } from '../state.js';
 import { parseCertificate } from '../certs.js';
+import { DEFAULT_COLLATION, sameName, serverCollation, type Collation } from '../collation.js';
 import type { Expr, OptionValue, ReplicaSpec, Stmt } from './ast.js';
 import { convert, T, toText, type TV } from './values.js';
 import type { Session } from './interpreter.js';
@@ -39,7 +40,12 @@ export interface DdlEnv {
   onDistributedAgCommand?: (cmd: DistributedAgCommand) => void;
 }
 
-const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/**
+ * Names DDL compares (certificates in master, endpoints, availability groups, replicas, databases) are
+ * instance-level: they compare under the instance's collation, set for the statement being run.
+ */
+let instanceCollation: Collation = DEFAULT_COLLATION;
+const same = (a: string, b: string): boolean => sameName(a, b, instanceCollation);
 
 function requireMaster(env: DdlEnv, what: string): void {
   if (!same(env.session.database, 'master'))
@@ -138,6 +144,16 @@ function replicaFrom(
 }
 
 export function runDdl(s: Stmt, env: DdlEnv): void {
+  const outer = instanceCollation;
+  instanceCollation = serverCollation(env.state);
+  try {
+    runDdlStatement(s, env);
+  } finally {
+    instanceCollation = outer;
+  }
+}
+
+function runDdlStatement(s: Stmt, env: DdlEnv): void {
   const st = env.state;
   const now = env.clock.now();
   switch (s.t) {

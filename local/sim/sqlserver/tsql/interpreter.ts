@@ -27,6 +27,7 @@ import { runDdl, type DdlEnv } from './ddl.js';
 import { productLevel, productUpdateLevel } from '../state.js';
 import { runDbcc, runProcedure } from './procedures.js';
 import { randomUUID } from 'node:crypto';
+import { collationKey, databaseCollation, findDatabase, type Collation } from '../collation.js';
 
 export interface Session {
   spid: number;
@@ -80,6 +81,8 @@ interface Source {
   columns: Array<[string, SqlType]>;
   index: Map<string, number>;
   rows: Row[];
+  /** Column names are case-sensitive (the view's database has a case-sensitive collation). */
+  caseSensitive?: boolean;
 }
 
 interface RowCtx {
@@ -355,8 +358,19 @@ export class Interpreter {
     this.events.push({ k: 'info', number, message, state, severity });
   }
 
+  /** A database by name under the instance's collation (on a _CS_ instance [salesdb] is not SalesDb). */
   database(name: string): SimServerState['databases'][number] | undefined {
-    return this.state.databases.find((d) => d.name.toLowerCase() === name.toLowerCase());
+    return findDatabase(this.state, name);
+  }
+
+  private collationMemo: { database: string; collation: Collation } | null = null;
+
+  /** The current database's collation: string literals and comparisons follow it. */
+  private collation(): Collation {
+    const database = this.session.database;
+    if (this.collationMemo?.database !== database)
+      this.collationMemo = { database, collation: databaseCollation(this.state, database) };
+    return this.collationMemo.collation;
   }
 
   private variable(scope: Scope, name: string): Variable {
@@ -485,10 +499,20 @@ export class Interpreter {
     const db = this.database(dbName);
     const view = VIEWS[key];
     if (!db || !view || (MSDB_ONLY.has(key) && db.name !== 'msdb')) throw sqlError(208, ref.written);
+    // In a database with a case-sensitive collation, object names are case-sensitive too: sys.databases
+    // resolves, SYS.DATABASES does not (208).
+    const caseSensitive = databaseCollation(this.state, db.name).caseSensitive;
+    if (caseSensitive && `${schemaPart || 'dbo'}.${obj}` !== key) throw sqlError(208, ref.written);
     const ctx: ViewContext = { state: this.state, database: db, clock: this.clock };
     const index = new Map<string, number>();
     view.columns.forEach(([n], i) => index.set(n.toLowerCase(), i));
-    return { alias: (ref.alias ?? obj).toLowerCase(), columns: view.columns, index, rows: view.rows(ctx) };
+    return {
+      alias: (ref.alias ?? obj).toLowerCase(),
+      columns: view.columns,
+      index,
+      rows: view.rows(ctx),
+      caseSensitive,
+    };
   }
 
   private containsAggregate(e: Expr | undefined): boolean {
@@ -563,7 +587,7 @@ export class Interpreter {
         const key = JSON.stringify(
           q.groupBy.map((g) => {
             const v = this.eval(g, scope, c);
-            return v.v === null ? null : (toText(v, 1) ?? '').replace(/ +$/, '').toLowerCase();
+            return v.v === null ? null : collationKey(toText(v, 1) ?? '', this.collation());
           }),
         );
         const list = groups.get(key);
@@ -592,7 +616,7 @@ export class Interpreter {
       const seen = new Set<string>();
       rows = rows.filter((r) => {
         const key = JSON.stringify(
-          r.vals.map((v) => (v.v === null ? null : (toText(v, 1) ?? '').toLowerCase())),
+          r.vals.map((v) => (v.v === null ? null : collationKey(toText(v, 1) ?? '', this.collation()))),
         );
         if (seen.has(key)) return false;
         seen.add(key);
@@ -634,7 +658,7 @@ export class Interpreter {
           if (x.v === null && y.v === null) c = 0;
           else if (x.v === null) c = -1;
           else if (y.v === null) c = 1;
-          else c = compare(x, y) ?? 0;
+          else c = compare(x, y, this.collation()) ?? 0;
           if (c !== 0) return q.orderBy![i]!.desc ? -c : c;
         }
         return 0;
@@ -689,8 +713,13 @@ export class Interpreter {
     const qual = parts.length > 1 ? parts[parts.length - 2]!.toLowerCase() : undefined;
     for (let c: RowCtx | undefined = ctx; c; c = c.outer) {
       const hits: number[] = [];
+      const written = parts[parts.length - 1]!;
       c.sources.forEach((s, i) => {
-        if ((!qual || s.alias === qual) && s.index.has(name)) hits.push(i);
+        if ((!qual || s.alias === qual) && s.index.has(name)) {
+          // a case-sensitive database's column names match only as written (NAME is not name: 207)
+          if (s.caseSensitive && s.columns[s.index.get(name)!]![0] !== written) return;
+          hits.push(i);
+        }
       });
       if (hits.length > 1) throw sqlError(209, parts[parts.length - 1]!);
       if (hits.length === 1) {
@@ -729,7 +758,7 @@ export class Interpreter {
       }
       case 'bin': {
         if (!['=', '<>', '<', '>', '<=', '>='].includes(e.op)) break;
-        const c = compare(this.eval(e.l, scope, ctx), this.eval(e.r, scope, ctx));
+        const c = compare(this.eval(e.l, scope, ctx), this.eval(e.r, scope, ctx), this.collation());
         if (c === null) return null;
         switch (e.op) {
           case '=':
@@ -754,14 +783,14 @@ export class Interpreter {
         const v = this.eval(e.e, scope, ctx);
         const p = this.eval(e.pattern, scope, ctx);
         if (v.v === null || p.v === null) return null;
-        return like(toText(v) ?? '', toText(p) ?? '') !== e.not;
+        return like(toText(v) ?? '', toText(p) ?? '', this.collation()) !== e.not;
       }
       case 'in': {
         const v = this.eval(e.e, scope, ctx);
         if (v.v === null) return null;
         let unknown = false;
         for (const item of e.list) {
-          const c = compare(v, this.eval(item, scope, ctx));
+          const c = compare(v, this.eval(item, scope, ctx), this.collation());
           if (c === 0) return !e.not;
           if (c === null) unknown = true;
         }
@@ -769,8 +798,8 @@ export class Interpreter {
       }
       case 'between': {
         const v = this.eval(e.e, scope, ctx);
-        const a = compare(v, this.eval(e.lo, scope, ctx));
-        const b = compare(v, this.eval(e.hi, scope, ctx));
+        const a = compare(v, this.eval(e.lo, scope, ctx), this.collation());
+        const b = compare(v, this.eval(e.hi, scope, ctx), this.collation());
         if (a === null || b === null) return null;
         return (a >= 0 && b <= 0) !== e.not;
       }
@@ -898,7 +927,7 @@ export class Interpreter {
         const resultType = (): SqlType => this.eval(e.whens[0]!.then, scope, ctx).t;
         for (const w of e.whens) {
           const hit = e.operand
-            ? compare(this.eval(e.operand, scope, ctx), this.eval(w.when, scope, ctx)) === 0
+            ? compare(this.eval(e.operand, scope, ctx), this.eval(w.when, scope, ctx), this.collation()) === 0
             : this.cond(w.when, scope, ctx) === true;
           if (hit) return this.eval(w.then, scope, ctx);
         }
@@ -1153,7 +1182,8 @@ export class Interpreter {
         const t = str(1);
         if (f === null || t === null) return tv(null, T.int);
         const start = e.args[2] ? Math.max(1, int(2) ?? 1) : 1;
-        return tv(t.toLowerCase().indexOf(f.toLowerCase(), start - 1) + 1, T.int);
+        const cs = this.collation().caseSensitive;
+        return tv((cs ? t : t.toLowerCase()).indexOf(cs ? f : f.toLowerCase(), start - 1) + 1, T.int);
       }
       case 'ISNULL': {
         const v = a(0);
@@ -1170,7 +1200,7 @@ export class Interpreter {
       }
       case 'NULLIF': {
         const x = a(0);
-        return compare(x, a(1)) === 0 ? tv(null, x.t) : x;
+        return compare(x, a(1), this.collation()) === 0 ? tv(null, x.t) : x;
       }
       case 'IIF': {
         const c = this.cond(e.args[0]!, scope, ctx);
@@ -1241,7 +1271,8 @@ export class Interpreter {
       const type = e.name === 'COUNT' ? T.int : T.bigint;
       if (e.star) return tv(e.name === 'COUNT' ? group.length : BigInt(group.length), type);
       let vals = group.map((c) => this.eval(e.args[0]!, scope, c)).filter((v) => v.v !== null);
-      if (e.distinct) vals = vals.filter((v, i) => vals.findIndex((w) => compare(v, w) === 0) === i);
+      if (e.distinct)
+        vals = vals.filter((v, i) => vals.findIndex((w) => compare(v, w, this.collation()) === 0) === i);
       return tv(e.name === 'COUNT' ? vals.length : BigInt(vals.length), type);
     }
     const vals = group.map((c) => this.eval(e.args[0]!, scope, c));
@@ -1250,7 +1281,7 @@ export class Interpreter {
     if (nonNull.length === 0) return tv(null, type);
     if (e.name === 'MAX' || e.name === 'MIN') {
       return nonNull.reduce((best, v) => {
-        const c = compare(v, best) ?? 0;
+        const c = compare(v, best, this.collation()) ?? 0;
         return e.name === 'MAX' ? (c > 0 ? v : best) : c < 0 ? v : best;
       });
     }

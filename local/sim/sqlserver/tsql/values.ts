@@ -1,6 +1,7 @@
 /** SQL values with their types: conversion, comparison and formatting as SQL Server does them. */
 import { SqlError, sqlError } from '../errors.js';
 import type { TypeSpec } from './ast.js';
+import { compareStrings, DEFAULT_COLLATION, type Collation } from '../collation.js';
 
 export type SqlBase =
   | 'nvarchar'
@@ -346,8 +347,8 @@ export function convert(x: TV, to: SqlType, style = 0): TV {
   }
 }
 
-// ---- comparison (CI collation: case-insensitive, trailing spaces ignored)
-export function compare(a: TV, b: TV): number | null {
+// ---- comparison: strings under a collation (default case-insensitive), trailing spaces ignored
+export function compare(a: TV, b: TV, collation: Collation = DEFAULT_COLLATION): number | null {
   if (a.v === null || b.v === null) return null;
   let x = a;
   let y = b;
@@ -366,13 +367,11 @@ export function compare(a: TV, b: TV): number | null {
     return d < 0 ? -1 : d > 0 ? 1 : 0;
   }
   if (Buffer.isBuffer(x.v) && Buffer.isBuffer(y.v)) return Buffer.compare(x.v, y.v);
-  const xs = (toText(x) ?? '').replace(/ +$/, '').toLowerCase();
-  const ys = (toText(y) ?? '').replace(/ +$/, '').toLowerCase();
-  return xs < ys ? -1 : xs > ys ? 1 : 0;
+  return compareStrings(toText(x) ?? '', toText(y) ?? '', collation);
 }
 
-/** LIKE with % _ [set] [^set], case-insensitive. */
-export function like(text: string, pattern: string): boolean {
+/** LIKE with % _ [set] [^set]; case-insensitive unless the collation is case-sensitive. */
+export function like(text: string, pattern: string, collation: Collation = DEFAULT_COLLATION): boolean {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -392,5 +391,5 @@ export function like(text: string, pattern: string): boolean {
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
   re += '$';
-  return new RegExp(re, 'i').test(text.replace(/ +$/, ''));
+  return new RegExp(re, collation.caseSensitive ? '' : 'i').test(text.replace(/ +$/, ''));
 }
