@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { ManagedInstanceSim } from '../azure/instances.js';
+import { parseCollation } from '../sqlserver/collation.js';
 import type { SimAvailabilityGroup, SimCertificate, SimReplica, SimServerState } from '../sqlserver/model.js';
 
 /** ARM error codes of the link (the service's names; the prefix of some is not published in the specs). */
@@ -139,18 +140,45 @@ function normaliseUrl(url: string): string {
   return url.replace(/\s+/g, '').toLowerCase();
 }
 
-export function findDag(state: SimServerState, name: string): SimAvailabilityGroup | undefined {
-  return state.availabilityGroups.find((ag) => ag.isDistributed && eqi(ag.name, name));
+export function findDag(
+  state: SimServerState,
+  name: string,
+  same: (a: string, b: string) => boolean = eqi,
+): SimAvailabilityGroup | undefined {
+  return state.availabilityGroups.find((ag) => ag.isDistributed && same(ag.name, name));
 }
 
 export function dagMembers(
   dag: SimAvailabilityGroup,
   props: LinkProps,
+  same: (a: string, b: string) => boolean = eqi,
 ): { sql?: SimReplica; instance?: SimReplica } {
   return {
-    sql: dag.replicas.find((r) => eqi(r.replicaServerName, props.partnerAvailabilityGroupName)),
-    instance: dag.replicas.find((r) => eqi(r.replicaServerName, props.instanceAvailabilityGroupName)),
+    sql: dag.replicas.find((r) => same(r.replicaServerName, props.partnerAvailabilityGroupName)),
+    instance: dag.replicas.find((r) => same(r.replicaServerName, props.instanceAvailabilityGroupName)),
   };
+}
+
+/**
+ * How the two sides compare the names they exchange (AG, DAG, the instance's name in the listener URL).
+ * "Configure link with scripts" (Microsoft Learn): "Collation between SQL Server and SQL Managed Instance
+ * should be the same. A mismatch in collation could cause a mismatch in server name casing and prevent a
+ * successful connection from SQL Server to SQL Managed Instance." The 2022 runbook: "depending on collation
+ * settings, AG and DAG names could, or could not be case sensitive". So names that differ only in case
+ * match only when both sides' collations are case-insensitive.
+ */
+export function linkNameComparer(
+  sqlServerCollation: string,
+  instanceCollation: string,
+): (a: string, b: string) => boolean {
+  const ci =
+    !parseCollation(sqlServerCollation).caseSensitive && !parseCollation(instanceCollation).caseSensitive;
+  return ci ? eqi : (a, b) => a === b;
+}
+
+/** The `Server=[…]` / `Database=[…]` parts of a LISTENER_URL after the address, e.g. `;Server=[mi-prod]`. */
+function listenerNames(url: string): string {
+  return url.replace(/\s+/g, '').replace(/^tcp:\/\/[^;]*/i, '');
 }
 
 const connectivity = (
@@ -260,8 +288,9 @@ export function connectivityProblem(args: {
       },
     };
   }
+  const same = linkNameComparer(s.collation, mi.collation);
   const ag = s.availabilityGroups.find(
-    (g) => !g.isDistributed && eqi(g.name, props.partnerAvailabilityGroupName),
+    (g) => !g.isDistributed && same(g.name, props.partnerAvailabilityGroupName),
   );
   // A partner AG name that SQL Server does not have: the instance's AG gets no answer from it (41976, "The
   // availability group isn't responding. Check names and configuration parameters", troubleshooting article).
@@ -270,13 +299,13 @@ export function connectivityProblem(args: {
       `the availability group '${props.partnerAvailabilityGroupName}' does not exist on SQL Server.`,
       SqlLinkErrors.agNotResponding,
     );
-  const dag = findDag(s, args.linkName);
+  const dag = findDag(s, args.linkName, same);
   if (!dag)
     return connectivity(
       `the distributed availability group '${args.linkName}' does not exist on SQL Server.`,
       SqlLinkErrors.agNotResponding,
     );
-  const members = dagMembers(dag, props);
+  const members = dagMembers(dag, props, same);
   if (!members.sql) {
     return connectivity(
       `the distributed availability group '${dag.name}' has no member named '${props.partnerAvailabilityGroupName}'.`,
@@ -295,7 +324,10 @@ export function connectivityProblem(args: {
     );
   }
   const expected = instanceListenerUrl(mi, props);
-  if (normaliseUrl(members.instance.endpointUrl) !== normaliseUrl(expected)) {
+  if (
+    normaliseUrl(members.instance.endpointUrl) !== normaliseUrl(expected) ||
+    !same(listenerNames(members.instance.endpointUrl), listenerNames(expected))
+  ) {
     return connectivity(
       `the LISTENER_URL '${members.instance.endpointUrl}' of '${members.instance.replicaServerName}' does not name the managed instance (expected '${expected}').`,
     );
