@@ -22,6 +22,8 @@ export interface MiDatabase {
   lsnPerSecond: bigint;
   /** Set while the database is the secondary of a link (name of the link). */
   linkName?: string;
+  /** Full backups the instance took (or will have taken by finishDate) of the database as a primary. */
+  fullBackups?: Array<{ startDate: Date; finishDate: Date }>;
 }
 
 export interface TrustedCertificate {

@@ -11,9 +11,13 @@ import { startKeyVault, type RunningKeyVault } from '../azure/keyvault.js';
 import { createLocalTls } from '../azure/pki.js';
 import { startSqlServer, type RunningSqlServer } from '../sqlserver/server.js';
 import { createServerState } from '../sqlserver/state.js';
+import { createControl, serveControl, type EstateControlApi } from './control.js';
+import { scheduleFirstFullBackup, updatePolicyProblem } from './failover.js';
 import { LinkEngine, type LinkTiming } from './links.js';
 import { parseEstateSpec, type EstateSpec } from './spec.js';
+import { TroubleEngine } from './trouble.js';
 import type { SqlServerEntry } from './truth.js';
+import { WorkloadEngine } from './workload.js';
 
 export type { EstateSpec } from './spec.js';
 
@@ -32,6 +36,8 @@ export interface EstateConnection {
   managedInstances: Array<{ subscriptionId: string; resourceGroup: string; name: string; fqdn: string }>;
   /** A launched estate's real clock (origin and scale), so another process can share its simulated time. */
   clock?: { originMs: number; scale: number };
+  /** The estate's control API (workload, trouble on demand): see control.ts, `connectControl`. */
+  control?: { url: string; token: string };
 }
 
 export interface RunningEstate {
@@ -47,6 +53,10 @@ export interface RunningEstate {
   keyVault: RunningKeyVault;
   armFaults: FaultInjector;
   keyVaultFaults: FaultInjector;
+  /** Workload, trouble on demand and what only the estate knows (also served at `connection.control`). */
+  control: EstateControlApi;
+  workload: WorkloadEngine;
+  trouble: TroubleEngine;
   /** Brings every link (and SQL Server's view of it) up to the clock's now. */
   advance(): void;
   close(): Promise<void>;
@@ -79,6 +89,28 @@ export async function startEstate(specInput: EstateSpec, opts: EstateOptions): P
     servers: () => entries,
     timing: { ...(spec.timing ?? {}), ...(opts.timing ?? {}) },
   });
+  const workload = new WorkloadEngine({ clock, servers: () => entries, instances });
+  workload.attach(() => links.all());
+  const trouble = new TroubleEngine({ clock, links, instances, workload });
+  links.dynamics = {
+    stepTo: (at) => {
+      trouble.stepTo(at);
+      workload.stepTo(at);
+    },
+    progress: (link, now) => workload.progress(link, now),
+    injectedProblem: (link) =>
+      trouble.injectedProblem(link) ??
+      (link.instanceRole === 'Primary' && link.sqlRole === 'Secondary' && link.server
+        ? (updatePolicyProblem(link.mi, link.server.state) ?? undefined)
+        : undefined),
+    caughtUp: (link) => workload.caughtUp(link),
+    drain: (link) => workload.drain(link),
+    instancePromoted: (link, at) => {
+      const db = link.mi.databases.get(link.props.databaseName.toLowerCase());
+      if (db) scheduleFirstFullBackup(db, at);
+    },
+  };
+  const control = createControl({ clock, links, instances, workload, trouble });
   const started: Array<{ close(): Promise<void> }> = [];
   try {
     const sqlServers = new Map<string, RunningSqlServer>();
@@ -113,6 +145,8 @@ export async function startEstate(specInput: EstateSpec, opts: EstateOptions): P
     });
     started.push(keyVault);
     const token = opts.token ?? 'milink-simulated-estate-token';
+    const controlServer = await serveControl(control, { certPem: tls.certPem, keyPem: tls.keyPem }, token);
+    started.push(controlServer);
     const connection: EstateConnection = {
       arm: { endpoint: arm.url, token },
       keyVault: { url: keyVault.url, token },
@@ -130,6 +164,7 @@ export async function startEstate(specInput: EstateSpec, opts: EstateOptions): P
         name: mi.name,
         fqdn: mi.fqdn,
       })),
+      control: { url: controlServer.url, token },
     };
     let closed = false;
     return {
@@ -142,6 +177,9 @@ export async function startEstate(specInput: EstateSpec, opts: EstateOptions): P
       keyVault,
       armFaults,
       keyVaultFaults,
+      control,
+      workload,
+      trouble,
       advance: () => links.advance(),
       close: async () => {
         if (closed) return;

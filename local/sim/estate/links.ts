@@ -21,6 +21,7 @@ import { armError } from '../azure/https.js';
 import { SqlError } from '../sqlserver/errors.js';
 import type { SimDatabase, SimDatabaseReplicaState, SimServerState, SyncHealth } from '../sqlserver/model.js';
 import { nextDatabaseId } from '../sqlserver/state.js';
+import { PLANNED_FAILOVER_LIMITS, updatePolicyProblem } from './failover.js';
 import {
   connectivityProblem,
   creationProblem,
@@ -98,6 +99,28 @@ export interface SimLink {
 export type SqlDagCommandKind =
   'FAILOVER' | 'FORCE_FAILOVER_ALLOW_DATA_LOSS' | 'SET_ROLE_SECONDARY' | 'MODIFY_AVAILABILITY_MODE' | 'DROP';
 
+/**
+ * What the rest of the estate adds to the links' lifecycle (workload.ts, trouble.ts, failover.ts): time steps
+ * taken before the links are brought to a moment, the workload's LSNs and queues, problems put on a link.
+ */
+export interface LinkDynamics {
+  /** Called before the links are brought to `at` (each scheduled moment, then now). */
+  stepTo(at: Date): void;
+  /** LSNs, queues (KB) and lag from the workload, when one writes to the link's database. */
+  progress(
+    link: SimLink,
+    now: Date,
+  ): { primaryLsn: bigint; hardened: bigint; sendKb: number; redoKb: number; lag: number } | undefined;
+  /** A problem that keeps the link disconnected (trouble on demand, the update-policy rule). */
+  injectedProblem(link: SimLink): LinkProblem | undefined;
+  /** Whether the secondary holds every transaction the primary committed. */
+  caughtUp(link: SimLink): boolean;
+  /** A planned failover run by the service: the secondary hardens everything before the roles switch. */
+  drain(link: SimLink): void;
+  /** The instance became primary at `at` (its first full backup follows). */
+  instancePromoted(link: SimLink, at: Date): void;
+}
+
 interface Scheduled {
   at: Date;
   run: (at: Date) => void;
@@ -106,6 +129,7 @@ interface Scheduled {
 }
 
 const eqi = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const CREATION_LIMIT_MS = 6 * 86_400_000;
 const LINK_NAME = /^[#a-zA-Z_][\w@#$]{0,127}$/;
 const PAGE = 8192;
 
@@ -114,6 +138,8 @@ export class LinkEngine implements LinkBackend {
   private scheduled: Scheduled[] = [];
   readonly timing: LinkTiming;
   private advancing = false;
+  /** Set by the estate: the workload, trouble on demand and failover rules. */
+  dynamics?: LinkDynamics;
 
   constructor(
     private readonly opts: {
@@ -151,11 +177,13 @@ export class LinkEngine implements LinkBackend {
           .filter((s) => !s.done && s.at.getTime() <= now.getTime())
           .sort((a, b) => a.at.getTime() - b.at.getTime())[0];
         if (!due) break;
+        this.dynamics?.stepTo(due.at);
         for (const link of this.links.values()) this.advanceLink(link, due.at);
         due.done = true;
         due.run(due.at);
       }
       this.scheduled = this.scheduled.filter((s) => !s.done);
+      this.dynamics?.stepTo(now);
       for (const link of this.links.values()) this.advanceLink(link, now);
     } finally {
       this.advancing = false;
@@ -236,6 +264,11 @@ export class LinkEngine implements LinkBackend {
       this.syncToSql(link, now);
       return;
     }
+    const deadline = link.createdAt.getTime() + CREATION_LIMIT_MS;
+    if (link.phase === 'Seeding' && now.getTime() >= deadline) {
+      this.cancelCreation(link, new Date(deadline), now);
+      return;
+    }
     const problem = this.liveProblem(link, now);
     if (problem) {
       if (!link.disconnectedSince) link.disconnectedSince = now;
@@ -267,6 +300,27 @@ export class LinkEngine implements LinkBackend {
     this.syncToSql(link, now);
   }
 
+  /**
+   * "Troubleshoot issues with the link": link creation that has not finished (seeding) six days after it
+   * started is cancelled; the partly seeded database is removed from the secondary.
+   */
+  private cancelCreation(link: SimLink, at: Date, now: Date): void {
+    this.failSeedingRow(link, at);
+    const row = link.server?.state.seedings.find((r) => r.operationId === link.seedingOperationId);
+    if (row) row.failureStateDesc = 'Seeding cancelled: the link was not created within 6 days';
+    link.phase = 'Failed';
+    link.problem = {
+      code: LinkErrorCodes.creationCanceled,
+      message: `The link '${link.name}' was not created within 6 days of the request (seeding did not finish): the service cancelled it.`,
+    };
+    link.problemAt = at;
+    link.mostRecentError = describeProblem(link.problem);
+    const miDb = link.mi.databases.get(link.props.databaseName.toLowerCase());
+    if (link.sqlRole === 'Primary' && miDb?.linkName === link.name && miDb.status === 'Restoring')
+      link.mi.databases.delete(link.props.databaseName.toLowerCase());
+    this.syncToSql(link, now);
+  }
+
   private liveProblem(link: SimLink, now: Date): LinkProblem | null {
     if (!link.server) return { code: LinkErrorCodes.connectivity, message: 'SQL Server is unreachable.' };
     const p = connectivityProblem({
@@ -277,6 +331,8 @@ export class LinkEngine implements LinkBackend {
       now,
     });
     if (p) return p;
+    const injected = this.dynamics?.injectedProblem(link);
+    if (injected) return injected;
     if (link.instanceRole === 'Primary' && link.sqlRole === 'Primary') {
       return {
         code: LinkErrorCodes.connectivity,
@@ -407,6 +463,8 @@ export class LinkEngine implements LinkBackend {
   // ---------------------------------------------------------------- LSNs and lag
 
   private primaryLsn(link: SimLink, now: Date): bigint {
+    const flow = this.dynamics?.progress(link, now);
+    if (flow) return flow.primaryLsn;
     if (this.dataFlowsToInstance(link) || link.instanceRole === 'Secondary')
       return this.sqlDatabase(link)?.currentLsn ?? link.seedStartLsn;
     const miDb = link.mi.databases.get(link.props.databaseName.toLowerCase());
@@ -418,6 +476,8 @@ export class LinkEngine implements LinkBackend {
     link: SimLink,
     now: Date,
   ): { hardened: bigint | null; sendKb: number; redoKb: number; lag: number } {
+    const flow = this.dynamics?.progress(link, now);
+    if (flow) return { hardened: flow.hardened, sendKb: flow.sendKb, redoKb: flow.redoKb, lag: flow.lag };
     const primary = this.primaryLsn(link, now);
     if (link.phase === 'Seeding' || !link.seedEnd || !link.catchupEnd)
       return { hardened: null, sendKb: 0, redoKb: 0, lag: 0 };
@@ -853,7 +913,7 @@ export class LinkEngine implements LinkBackend {
       );
     }
     if (link.phase === 'Creating' || link.phase === 'Failed') {
-      return bad(
+      return conflict(
         'DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing',
         `The link '${name}' is not established.`,
       );
@@ -867,18 +927,35 @@ export class LinkEngine implements LinkBackend {
         );
       }
       if (link.phase !== 'Synchronized' || link.disconnectedSince) {
-        return bad(
+        return conflict(
           'DistributedAvailabilityGroupFailoverSecondariesNotSynchronizing',
           `The secondary of link '${name}' is not synchronizing: planned failover needs a connected, caught-up link.`,
         );
       }
+      const queues = this.secondaryProgress(link, now);
+      if (queues.sendKb > PLANNED_FAILOVER_LIMITS.logSendQueueKb) {
+        return conflict(
+          'DistributedAvailabilityGroupFailoverLogSendQueueSizeTooBig',
+          `The log send queue of link '${name}' is ${queues.sendKb} KB: let the secondary catch up before a planned failover.`,
+        );
+      }
+      if (queues.redoKb > PLANNED_FAILOVER_LIMITS.redoQueueKb) {
+        return conflict(
+          'DistributedAvailabilityGroupFailoverRedoQueueSizeTooBig',
+          `The redo queue of link '${name}' is ${queues.redoKb} KB: let the secondary catch up before a planned failover.`,
+        );
+      }
+      const policy = link.server ? updatePolicyProblem(link.mi, link.server.state) : null;
+      if (policy) return bad('ManagedInstanceLinkUnsupportedUpdatePolicy', policy.message);
       const at = new Date(now.getTime() + this.timing.failoverSeconds * 1000);
       return {
         status: 202,
         operation: this.scheduledOperation(mi, at, (when) => {
+          this.dynamics?.drain(link);
           this.moveLsnToSql(link, when);
           link.instanceRole = 'Secondary';
           link.sqlRole = 'Primary';
+          this.asynchronousAgain(link);
           return { result: this.armBody(link, when) };
         }),
       };
@@ -910,13 +987,13 @@ export class LinkEngine implements LinkBackend {
       return bad('InvalidParameterValue', "roleChangeType must be 'Forced' or 'Planned'.", 'roleChangeType');
     }
     if (b.instanceRole === link.instanceRole) {
-      return bad(
+      return conflict(
         'DistributedAvailabilityGroupSetRoleInstanceAlreadyInRequestedRole',
         `The managed instance is already ${link.instanceRole} on link '${name}'.`,
       );
     }
     if (b.instanceRole === 'Primary' && b.roleChangeType === 'Planned') {
-      return bad(
+      return conflict(
         'DistributedAvailabilityGroupSetRolePrimaryPlannedNotSupported',
         'A planned role change to primary is not supported: use failover.',
       );
@@ -943,6 +1020,14 @@ export class LinkEngine implements LinkBackend {
       miDb.status = 'Online';
     }
     link.instanceRole = 'Primary';
+    this.dynamics?.instancePromoted(link, at);
+  }
+
+  /** "Fail over link": after a planned failover the link replicates asynchronously again. */
+  private asynchronousAgain(link: SimLink): void {
+    link.props.replicationMode = 'Async';
+    const dag = link.server ? findDag(link.server.state, link.name) : undefined;
+    for (const r of dag?.replicas ?? []) r.availabilityMode = 'ASYNCHRONOUS_COMMIT';
   }
 
   private moveLsnToSql(link: SimLink, at: Date): void {
@@ -979,7 +1064,12 @@ export class LinkEngine implements LinkBackend {
             `The availability replica for availability group '${dagName}' on this instance of SQL Server cannot become the primary replica. This replica is not the primary of the distributed availability group.`,
           );
         }
-        if (!allSync || link.phase !== 'Synchronized' || link.disconnectedSince) {
+        if (
+          !allSync ||
+          link.phase !== 'Synchronized' ||
+          link.disconnectedSince ||
+          (this.dynamics && !this.dynamics.caughtUp(link))
+        ) {
           throw new SqlError(
             41142,
             `The availability replica for availability group '${dagName}' on this instance of SQL Server cannot become the primary replica. The distributed availability group must be in SYNCHRONOUS_COMMIT on both members and synchronized before a planned failover.`,
@@ -994,6 +1084,8 @@ export class LinkEngine implements LinkBackend {
         }
         link.sqlRole = 'Secondary';
         link.instanceRole = 'Primary';
+        this.asynchronousAgain(link);
+        this.dynamics?.instancePromoted(link, now);
         break;
       }
       case 'FORCE_FAILOVER_ALLOW_DATA_LOSS': {
@@ -1018,6 +1110,11 @@ export class LinkEngine implements LinkBackend {
 }
 
 const SqlLinkDropped = 41986;
+
+/** The service's refusals of a failover or role change in the link's current state are 409s (SPEC). */
+function conflict(code: string, message: string): ArmResult {
+  return { status: 409, body: armError(code, message) };
+}
 
 function bad(code: string, message: string, target?: string): ArmResult {
   return {

@@ -22,6 +22,8 @@ export const LinkErrorCodes = {
   sourceDbNotFound: 'ManagedInstanceLinkSourceDbNotFound',
   unsupportedVersion: 'ManagedInstanceLinkUnsupportedSqlServerVersion',
   hadrDisabled: 'ManagedInstanceLinkHadrNotEnabled',
+  /** Creation not finished within six days (the stand-in's name; the article states the rule, not a code). */
+  creationCanceled: 'ManagedInstanceLinkCreationCanceled',
 } as const;
 
 /** SQL Server error numbers the link writes into last_connect_error_number. */
@@ -53,6 +55,7 @@ const CREATION_STAGE_CODES = new Set<string>([
   LinkErrorCodes.hekaton,
   LinkErrorCodes.tdeCertificateMissing,
   LinkErrorCodes.backupChain,
+  LinkErrorCodes.creationCanceled,
 ]);
 
 /** ARM's replicaState of a link whose creation failed: the step that failed, as the troubleshooting article names it. */

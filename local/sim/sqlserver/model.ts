@@ -64,6 +64,11 @@ export interface SimDatabase {
   logUsedBytes: number;
   /** Current end-of-log LSN; grows as the simulated workload writes. */
   currentLsn: bigint;
+  /**
+   * What holds the log now (sys.databases.log_reuse_wait_desc), set by the estate's workload; when unset the
+   * view derives it from the recovery model, the backups and the database's availability group.
+   */
+  logReuseWait?: 'NOTHING' | 'LOG_BACKUP' | 'AVAILABILITY_REPLICA';
   backups: SimBackup[];
   /** Whether the database is encrypted with TDE (and by which certificate). */
   tdeCertificate?: string;

@@ -227,6 +227,15 @@ function backupRows(ctx: ViewContext): Row[] {
   return rows;
 }
 
+/** sys.databases.log_reuse_wait codes of the reasons the stand-in knows. */
+const LOG_REUSE_WAIT = { NOTHING: 0, LOG_BACKUP: 2, AVAILABILITY_REPLICA: 9 } as const;
+
+function logReuseWait(d: SimDatabase, inAg: boolean, hasFull: boolean): keyof typeof LOG_REUSE_WAIT {
+  if (d.logReuseWait) return d.logReuseWait;
+  if (inAg) return 'AVAILABILITY_REPLICA';
+  return d.recoveryModel !== 'SIMPLE' && hasFull ? 'LOG_BACKUP' : 'NOTHING';
+}
+
 export const VIEWS: Record<string, ViewDef> = {
   'sys.certificates': {
     columns: [
@@ -722,12 +731,8 @@ export const VIEWS: Record<string, ViewDef> = {
             state_desc: d.state,
             recovery_model: RECOVERY[d.recoveryModel],
             recovery_model_desc: d.recoveryModel,
-            log_reuse_wait: ag ? 9 : d.recoveryModel !== 'SIMPLE' && hasFull ? 2 : 0,
-            log_reuse_wait_desc: ag
-              ? 'AVAILABILITY_REPLICA'
-              : d.recoveryModel !== 'SIMPLE' && hasFull
-                ? 'LOG_BACKUP'
-                : 'NOTHING',
+            log_reuse_wait: LOG_REUSE_WAIT[logReuseWait(d, !!ag, hasFull)],
+            log_reuse_wait_desc: logReuseWait(d, !!ag, hasFull),
             is_encrypted: d.tdeCertificate ? 1 : 0,
             replica_id: ag ? (localReplica(ag)?.replicaId ?? null) : null,
             group_database_id: ag ? derivedGuid(`${ag.groupId}/${d.name.toLowerCase()}`) : null,
