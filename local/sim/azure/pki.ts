@@ -5,6 +5,7 @@
  */
 import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { privateKeyObject, signCertificate } from '../x509.js';
 
 export interface KeyPairPem {
   privateKeyPem: string;
@@ -76,7 +77,7 @@ function issue(opts: IssueOptions): IssuedCertificate {
   if (opts.altNames) extensions.push({ name: 'subjectAltName', altNames: opts.altNames });
   extensions.push({ name: 'subjectKeyIdentifier' });
   cert.setExtensions(extensions);
-  cert.sign(forge.pki.privateKeyFromPem(opts.signingKeyPem), forge.md.sha256.create());
+  signCertificate(cert, privateKeyObject(opts.signingKeyPem));
   const certPem = forge.pki.certificateToPem(cert);
   const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   return {

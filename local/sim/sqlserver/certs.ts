@@ -14,9 +14,10 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import forge from 'node-forge';
+import { signCertificate } from '../x509.js';
 
 const POOL_SIZE = 2;
-const keyPool: forge.pki.rsa.KeyPair[] = [];
+const keyPool: Array<forge.pki.rsa.KeyPair & { native: KeyObject; pem: string }> = [];
 let nextKey = 0;
 
 function addToPool(privateKey: KeyObject): void {
@@ -24,7 +25,7 @@ function addToPool(privateKey: KeyObject): void {
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
   const pub = forge.pki.setRsaPublicKey(priv.n, priv.e);
-  keyPool.push({ privateKey: priv, publicKey: pub });
+  keyPool.push({ privateKey: priv, publicKey: pub, native: privateKey, pem });
 }
 
 /** Warms the pool in the background (libuv thread pool) as soon as this module loads. */
@@ -37,7 +38,7 @@ function warmPool(): void {
 }
 warmPool();
 
-function pooledKeyPair(): forge.pki.rsa.KeyPair {
+function pooledKeyPair(): forge.pki.rsa.KeyPair & { native: KeyObject; pem: string } {
   if (keyPool.length === 0) addToPool(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
   const pair = keyPool[nextKey % keyPool.length]!;
   nextKey += 1;
@@ -86,9 +87,9 @@ export function makeCertificate(opts: {
   cert.validity.notAfter = opts.notAfter;
   cert.setSubject(dnAttributes(opts.subject));
   cert.setIssuer(dnAttributes(opts.issuer ?? opts.subject));
-  cert.sign(keys.privateKey, forge.md.sha256.create());
+  signCertificate(cert, keys.native);
   const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
-  return { der, privateKeyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { der, privateKeyPem: keys.pem };
 }
 
 /** Shorthand for tests: a self-signed certificate valid from `notBefore` for `days` days. */
