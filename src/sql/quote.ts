@@ -30,7 +30,29 @@ export class SqlcmdVariable {
       throw new SqlQuotingError(`invalid sqlcmd variable name ${name}`);
   }
   get reference(): string {
-    return `$(${this.name})`;
+    return `${markingReferences ? REFERENCE_MARK : '$'}(${this.name})`;
+  }
+}
+
+/**
+ * Stands for the `$` of milink's own variable references while a reviewable script is built: a character no
+ * request string can hold (control characters are refused), so after the build every `$(` left in the text
+ * came from a name, and every mark from milink. See `src/sql/sqlcmd.ts`.
+ */
+export const REFERENCE_MARK = '\u0000';
+let markingReferences = false;
+
+/**
+ * Runs a synchronous build with milink's variable references written `REFERENCE_MARK(Name)` instead of
+ * `$(Name)`, so the script renderer can tell them from a `$(` inside a name.
+ */
+export function withMarkedReferences<T>(build: () => T): T {
+  const before = markingReferences;
+  markingReferences = true;
+  try {
+    return build();
+  } finally {
+    markingReferences = before;
   }
 }
 
