@@ -41,7 +41,7 @@ export async function linkUp(
 ): Promise<{ dag: string; path: string }> {
   const names = { database, ag: `AG_${database}`, instanceAg: `AG_${database}_MI`, dag: `DAG1_${database}` };
   await h.availabilityGroups(server, { ...names, address, port: 5022 });
-  const path = `${MI_PATH}/distributedAvailabilityGroups/${names.dag}`;
+  const path = `${h.miPath}/distributedAvailabilityGroups/${names.dag}`;
   const put = await h.raw('PUT', path, {
     properties: {
       instanceLinkRole: 'Secondary',

@@ -1,0 +1,273 @@
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
+import type { LinkRequest } from '../link/request.js';
+import {
+  decodeFailure,
+  POLLS_PER_GENERATION,
+  type OperationStatus,
+  type StepFailure,
+  type StepState,
+} from '../link/status.js';
+import { buildPlan } from '../runbook/plan.js';
+import type { Operation } from '../runbook/operation.js';
+import type { PreflightResult } from '../runbook/preflight.js';
+import type { EstateFacts, StepReport } from '../runbook/step.js';
+import type { LinkObservation } from '../runbook/steps/wait-for-link.js';
+import type { StepResult } from '../activities/run-step.js';
+import { sqlAdvice } from '../sql/errors.js';
+
+/**
+ * The one orchestration runner: any operation, as data, run as preflight → its steps in order (each an activity
+ * that inspects, acts only if needed and reports) → a wait that looks at a long-running ARM operation between
+ * durable timers, with backoff, a deadline and short histories (the wait continues as new generations). It
+ * publishes one status model (src/link/status.ts). Deterministic: no clock but the orchestration's, no I/O, no
+ * secrets (activities read them).
+ */
+export interface RunOptions {
+  deadlineHours: number;
+  pollIntervalSeconds: number;
+  /** Tries of a step whose activity failed with a transient error. */
+  stepAttempts: number;
+  /** Durable pause before the next try (seconds). */
+  stepRetrySeconds: number;
+}
+
+export interface OperationInput {
+  operation: string;
+  request: LinkRequest;
+  ticketId?: string;
+  options: RunOptions;
+  /** Set when a long wait continues as a new generation (continueAsNew), so the history stays short. */
+  waiting?: WaitState;
+}
+
+/** What a wait carries from one generation to the next. */
+export interface WaitState {
+  status: OperationStatus;
+  facts: EstateFacts;
+  reports: StepReport[];
+  /** The index of the wait step in the operation. */
+  at: number;
+  lro?: string;
+  deadline: string;
+  interval: number;
+  lastProgress: string;
+}
+
+export interface OperationOutput {
+  outcome: 'Succeeded';
+  operation: string;
+  link: string;
+  managedInstance: string;
+  database: string;
+  health?: LinkObservation;
+  reports: StepReport[];
+  warnings: OperationStatus['warnings'];
+}
+
+const MAX_POLL_SECONDS = 300;
+
+class StepFailedError extends Error {
+  constructor(readonly failure: StepFailure) {
+    super(`step ${failure.step} failed on ${failure.target}: ${failure.code}: ${failure.message} — ${failure.advice}`);
+    this.name = 'StepFailedError';
+  }
+}
+
+export function operationOrchestrator(op: Operation): OrchestrationHandler {
+  return function* (context: OrchestrationContext) {
+    const input = context.df.getInput() as OperationInput;
+    const { request, ticketId, options } = input;
+    const log = (message: string) => {
+      if (!context.df.isReplaying)
+        context.log(`${ticketId ? `[ticket ${ticketId}] ` : ''}${op.name} ${request.managedInstance.name}/${request.database}: ${message}`);
+    };
+    const initial = buildPlan(op, request);
+    const status: OperationStatus = input.waiting?.status ?? {
+      operation: op.name,
+      phase: 'preflight',
+      link: initial.names.link,
+      managedInstance: request.managedInstance.name,
+      database: request.database,
+      steps: initial.steps.map((s) => ({ id: s.id, title: s.title, state: 'pending' as StepState })),
+      ...(ticketId ? { ticketId } : {}),
+    };
+    const publish = () => context.df.setCustomStatus(status);
+    const mark = (id: string, state: StepState) => {
+      const step = status.steps.find((s) => s.id === id);
+      if (step) step.state = state;
+      if (state === 'current') status.current = id;
+      publish();
+    };
+    const fail = (failure: StepFailure): never => {
+      status.phase = 'failed';
+      status.error = failure;
+      delete status.current;
+      const at = status.steps.find((s) => s.id === failure.step) ?? (failure.step === 'preflight' ? status.steps[0] : undefined);
+      if (at) at.state = 'failed';
+      publish();
+      log(`failed at ${failure.step}: ${failure.code}`);
+      throw new StepFailedError(failure);
+    };
+
+    let facts: EstateFacts = input.waiting?.facts ?? {};
+    const reports: StepReport[] = input.waiting?.reports ?? [];
+    const activityInput = (step: string, extra: Record<string, unknown> = {}) => ({
+      operation: op.name,
+      request,
+      facts,
+      step,
+      ...(ticketId ? { ticketId } : {}),
+      ...extra,
+    });
+
+    /** Calls an activity; a transient failure is tried again after a durable pause, up to the configured tries. */
+    const call = function* (name: string, step: string, extra?: Record<string, unknown>): Generator<Task, unknown, unknown> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return yield context.df.callActivity(name, activityInput(step, extra));
+        } catch (e) {
+          const message = (e as Error).message ?? '';
+          const transient = message.includes('transient milink-step-failure:');
+          if (!transient || attempt >= options.stepAttempts) return fail(decodeFailure(message, step));
+          log(`${step}: transient failure, try ${attempt + 1} of ${options.stepAttempts}`);
+          yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + options.stepRetrySeconds * 1000));
+        }
+      }
+    };
+
+    let at = 0;
+    let wait: { lro?: string; deadline: string; interval: number; lastProgress: string } | undefined;
+    publish();
+    if (input.waiting) {
+      at = input.waiting.at;
+      wait = input.waiting;
+    } else {
+      // ---- preflight: read everything first, report every failure together
+      log('preflight');
+      const first = status.steps[0];
+      if (first) mark(first.id, 'current');
+      const pre = (yield* call('preflight', 'preflight')) as PreflightResult;
+      if (pre.warnings.length > 0) status.warnings = pre.warnings;
+      if (pre.failures.length > 0) {
+        status.failures = pre.failures;
+        const problem = pre.failures[0]!;
+        return fail({
+          step: 'preflight',
+          target: problem.target,
+          code: problem.code ?? 'PreflightFailed',
+          message: `${pre.failures.length} preflight check(s) failed: ${pre.failures.map((f) => f.message).join('; ')}`,
+          advice: problem.advice,
+        });
+      }
+      facts = pre.facts;
+      // the steps as they will run: names resolved (DAG2_<db>, an AG the database already has), titles completed
+      const found = buildPlan(op, request, facts);
+      status.link = found.names.link;
+      const planned = new Set(found.steps.map((s) => s.id));
+      status.steps = found.steps.map((s) => ({
+        id: s.id,
+        title: s.title,
+        state: (op.steps.find((x) => x.id === s.id)?.preflight ? 'done' : 'pending') as StepState,
+      }));
+      status.phase = 'running';
+      publish();
+      at = op.steps.findIndex((s) => planned.has(s.id) && !s.preflight);
+      if (at < 0) at = op.steps.length;
+    }
+
+    let observation: LinkObservation | undefined;
+    const planned = new Set(status.steps.map((s) => s.id));
+    for (; at < op.steps.length; at++) {
+      const step = op.steps[at]!;
+      if (!planned.has(step.id) || step.preflight) continue;
+      if (!step.wait) {
+        log(step.id);
+        mark(step.id, 'current');
+        const result = (yield* call('runStep', step.id, wait?.lro ? { lro: wait.lro } : {})) as StepResult;
+        if (result.report) reports.push(result.report);
+        if (result.lro) wait = { lro: result.lro, deadline: '', interval: 0, lastProgress: '' };
+        mark(step.id, 'done');
+        continue;
+      }
+
+      // ---- a wait: durable timers with backoff, until done or the deadline
+      status.phase = 'waiting';
+      mark(step.id, 'current');
+      if (!wait?.deadline) {
+        const lro = wait?.lro;
+        wait = {
+          ...(lro ? { lro } : {}),
+          deadline: new Date(context.df.currentUtcDateTime.getTime() + options.deadlineHours * 3600_000).toISOString(),
+          interval: options.pollIntervalSeconds,
+          lastProgress: '',
+        };
+      }
+      const deadline = new Date(wait.deadline);
+      for (let polls = 0; ; polls++) {
+        if (polls === POLLS_PER_GENERATION) {
+          // The wait goes on as a new generation of this orchestration: same id, a short history.
+          const waiting: WaitState = { ...wait, status, facts, reports, at };
+          context.df.continueAsNew({ ...input, waiting });
+          return undefined;
+        }
+        const result = (yield* call('runStep', step.id, {
+          ...(wait.lro ? { lro: wait.lro } : {}),
+          since: context.df.currentUtcDateTime.toISOString(),
+        })) as StepResult;
+        observation = result.observation as LinkObservation;
+        if (result.lro) wait.lro = result.lro;
+        else delete wait.lro;
+        status.seeding = {
+          ...(observation.replicaState ? { replicaState: observation.replicaState } : {}),
+          ...(observation.seedingProgress ? { seedingProgress: observation.seedingProgress } : {}),
+          ...(observation.connectedState ? { connectedState: observation.connectedState } : {}),
+          ...(observation.synchronizationHealth ? { synchronizationHealth: observation.synchronizationHealth } : {}),
+          ...(observation.sqlServerConnectedState ? { sqlServerConnectedState: observation.sqlServerConnectedState } : {}),
+          ...(observation.seeding
+            ? { transferredMb: observation.seeding.transferredMb, databaseMb: observation.seeding.databaseMb }
+            : {}),
+        };
+        if (result.done) break;
+        mark(step.id, 'current');
+        const now = context.df.currentUtcDateTime;
+        if (now.getTime() >= deadline.getTime()) {
+          const sqlError = observation.sqlServerLastError;
+          return fail({
+            step: step.id,
+            target: sqlError ? 'sqlserver' : 'azure',
+            code: sqlError ? String(sqlError.number) : 'LinkDeadline',
+            message: `the link was not healthy after ${options.deadlineHours} h (state ${observation.replicaState ?? 'unknown'}, ${observation.connectedState ?? 'not connected'})${sqlError ? `; SQL Server reports ${sqlError.number}: ${sqlError.message}` : ''}`,
+            advice: sqlError
+              ? sqlAdvice(sqlError.number)
+              : 'check the link in the portal and the network paths between SQL Server and the instance, then re-run',
+          });
+        }
+        // Back off while nothing moves; look again soon while the link makes progress (seeding).
+        const progress = JSON.stringify(status.seeding);
+        wait.interval =
+          progress !== wait.lastProgress ? options.pollIntervalSeconds : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
+        wait.lastProgress = progress;
+        yield context.df.createTimer(new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())));
+      }
+      mark(step.id, 'done');
+      status.phase = 'running';
+      wait = undefined;
+    }
+
+    status.phase = 'succeeded';
+    delete status.current;
+    publish();
+    log('done');
+    const output: OperationOutput = {
+      outcome: 'Succeeded',
+      operation: op.name,
+      link: status.link,
+      managedInstance: request.managedInstance.name,
+      database: request.database,
+      ...(observation ? { health: observation } : {}),
+      reports,
+      warnings: status.warnings,
+    };
+    return output;
+  };
+}

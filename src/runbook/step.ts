@@ -1,0 +1,117 @@
+import type { ArmClient } from '../azure/clients.js';
+import type { ArmRequest } from '../azure/arm-requests.js';
+import type { LinkRequest } from '../link/request.js';
+import type { EndpointInfo } from '../sql/catalog.js';
+import type { BatchResult, SqlSession } from '../sql/session.js';
+import type { LinkContext } from './context.js';
+
+/**
+ * A runbook step: one object in one file that renders, inspects and performs it.
+ *
+ * - `render(link)` gives the step's T-SQL batches and ARM requests **by name**, for `milink plan`, the live plan
+ *   and the step's own action (which executes exactly what it renders);
+ * - `inspect(io)` reads the estate and returns a typed observation; it never changes anything;
+ * - `needed(observation)` says whether the step must act;
+ * - `act(io, observation)` does only what is missing and reports what it changed.
+ *
+ * A step that only reads (`export-…`) has no `act`; a step that waits (`wait-for-link`) is looked at between durable
+ * timers until `needed` says the wait is over.
+ */
+export type StepScope = 'sqlserver' | 'instance' | 'pair' | 'database' | 'link';
+
+export interface Rendered {
+  tsql?: Record<string, string>;
+  arm?: Record<string, ArmRequest>;
+  /** Batches run only on a condition the step detects (an outdated certificate): not part of the script. */
+  remedy?: Record<string, string>;
+}
+
+/** What a step reports: what it found already in place and what it changed. Never a secret. */
+export interface StepReport {
+  step: string;
+  found: string[];
+  changed: string[];
+}
+
+/** What is known about the estate when a plan is made; anything missing becomes a sqlcmd variable. */
+export interface EstateFacts {
+  /** @@SERVERNAME */
+  serverName?: string;
+  /** SQL Server's major version year (2016 … 2025). */
+  version?: number;
+  /** SQL Server's build (the third part of ProductVersion). */
+  build?: number;
+  /** The instance's FQDN. */
+  fqdn?: string;
+  /** Names chosen at run time where the request leaves them out (an AG the database already has, DAG2_<db>, …). */
+  names?: { availabilityGroup?: string; link?: string };
+  /** An existing DATABASE_MIRRORING endpoint. */
+  endpoint?: EndpointInfo | null;
+  /** SQL Server's endpoint certificate, 0x… (public; read by export-sqlserver-certificate). */
+  sqlServerCertificate?: string;
+  /** The instance's endpoint certificate, 0x… (public; read by export-instance-certificate). */
+  instanceCertificate?: string;
+}
+
+/** What a step works with: the request, the facts, and the estate's clients (built once, injected). */
+export interface StepIo {
+  readonly request: LinkRequest;
+  readonly facts: EstateFacts;
+  readonly link: LinkContext;
+  readonly arm: ArmClient;
+  /** The session with the request's SQL Server (its login's password read from Key Vault). */
+  sql(): Promise<SqlSession>;
+  /** Runs a batch the step rendered, filling sqlcmd variables (secrets included) at the last moment. */
+  run(batch: string, values?: Record<string, string>): Promise<BatchResult>;
+  /** A Key Vault secret's value; remembered so no error or log can carry it out. */
+  secret(name: string): Promise<string>;
+  /** The moment the orchestration handed over (its deterministic clock), for steps that compare times. */
+  readonly since?: Date;
+  /** A long-running operation this step started earlier (its poller's serialised state). */
+  readonly operation?: string;
+}
+
+export interface Step<O = unknown> {
+  id: string;
+  scope: StepScope;
+  target: 'sqlserver' | 'azure';
+  title(link: LinkContext): string;
+  /** Whether the operation runs this step for this request (e.g. prepare-database only with SQL Server as primary). */
+  include?(link: LinkContext): boolean;
+  render(link: LinkContext): Rendered;
+  /** ARM requests the inspection sends (reads), by name: with the rendered ones, what the operation needs to be allowed. */
+  reads?(link: LinkContext): Record<string, ArmRequest>;
+  inspect(io: StepIo): Promise<O>;
+  needed(observation: O): boolean;
+  /** What was found in place when nothing is needed. */
+  found(observation: O): string[];
+  act?(io: StepIo, observation: O): Promise<StepReport>;
+  /** A read step: needed exactly when this later step is (its output feeds that one). */
+  feeds?: string;
+  /** A wait: looked at between durable timers; it carries the observation to the status. */
+  wait?: true;
+  /** Read by the operation's preflight, which decides with what it reads (no activity of its own). */
+  preflight?: true;
+}
+
+/** Defines a step (keeps each step file's object typed by its own observation). */
+export function defineStep<O>(step: Step<O>): Step<O> {
+  return step;
+}
+
+/** A condition a step found that stops it, with advice. */
+export class StepProblem extends Error {
+  constructor(
+    readonly target: 'sqlserver' | 'azure' | 'keyvault' | 'milink',
+    readonly code: string,
+    message: string,
+    readonly advice: string,
+  ) {
+    super(message);
+    this.name = 'StepProblem';
+  }
+}
+
+export function report(step: string): StepReport {
+  return { step, found: [], changed: [] };
+}
