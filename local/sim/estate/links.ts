@@ -1089,6 +1089,14 @@ export class LinkEngine implements LinkBackend {
         break;
       }
       case 'FORCE_FAILOVER_ALLOW_DATA_LOSS': {
+        const v = state.version;
+        if (link.sqlRole === 'Secondary' && (v.year < 2022 || (v.year === 2022 && v.cu < 13))) {
+          // "Fail over link": a forced failover from the instance to SQL Server in T-SQL needs 2022 CU13+.
+          throw new SqlError(
+            41142,
+            `The availability replica for availability group '${dagName}' on this instance of SQL Server cannot become the primary replica. A forced failover of a link to SQL Server needs SQL Server 2022 CU13 or later.`,
+          );
+        }
         if (link.sqlRole === 'Secondary') {
           const db = this.sqlDatabase(link);
           const progress = this.secondaryProgress(link, now);

@@ -169,6 +169,11 @@ describe('failover under a write workload', () => {
     clock.advance(3_000);
     const lag = await one(LAG_QUERY(dag));
     expect(lag.synchronization_state_desc).toBe('SYNCHRONIZED');
+    // Synchronous commit: a transaction commits only once the instance hardened it, workload still running.
+    const synced = estate.control.workload(target);
+    expect(synced.running).toBe(true);
+    expect(side(synced, 'managedInstance').transactions).toBe(side(synced, 'sqlServer').transactions);
+    expect(Number(lag.log_send_queue_size)).toBe(0);
     const eol = await one(
       `SELECT CAST(drs.end_of_log_lsn AS varchar(40)) AS eol FROM sys.dm_hadr_database_replica_states drs
 JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'${dag}' AND drs.is_local = 1`,
@@ -304,5 +309,51 @@ JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'
     } finally {
       mi.databaseFormat = 'SQLServer2022';
     }
+  });
+
+  it('forced back to SQL Server in T-SQL under load loses exactly the unhardened; the instance is demoted with setRole', async () => {
+    const path = `${(await import('./link-setup.js')).MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
+    const target = { server: 'SQLBOX1', database: 'StockDb' };
+    clock.advance(5_000);
+    expect((await h.raw('GET', path)).body.properties).toMatchObject({
+      instanceLinkRole: 'Primary',
+      partnerLinkRole: 'Secondary',
+    });
+    expect((await h.raw('GET', path)).body.properties.databases[0].connectedState).toBe('CONNECTED');
+    const rate = 40;
+    const shipDelaySeconds = 3;
+    estate.control.tuneReplication(target, { shipDelaySeconds });
+    estate.control.startWorkload(target, { transactionsPerSecond: rate });
+    clock.advance(20_000);
+    expect(estate.control.workload(target).writer).toBe('managedInstance');
+
+    // "Fail over link": from the instance to SQL Server 2022 CU13+, FORCE_FAILOVER_ALLOW_DATA_LOSS on SQL Server.
+    await h.run('SQLBOX1', `ALTER AVAILABILITY GROUP [DAG1_StockDb] FORCE_FAILOVER_ALLOW_DATA_LOSS`);
+    const w = estate.control.workload(target);
+    const promotion = w.promotions.at(-1);
+    expect(promotion?.promoted).toBe('sqlServer');
+    expect(promotion?.lost).toBe(rate * shipDelaySeconds);
+    expect(side(w, 'sqlServer').transactions).toBe(promotion?.promotedHeld);
+    expect((await one(ROLE_QUERY('DAG1_StockDb'))).role_desc).toBe('PRIMARY');
+    expect((await h.raw('GET', path)).body.properties.instanceLinkRole).toBe('Primary');
+
+    // Demote the instance (setRole Secondary, the REST spec's role change); refusals are 409s.
+    const again = await h.raw('POST', `${path}/setRole`, {
+      instanceRole: 'Primary',
+      roleChangeType: 'Forced',
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('DistributedAvailabilityGroupSetRoleInstanceAlreadyInRequestedRole');
+    const demote = await h.raw('POST', `${path}/setRole`, {
+      instanceRole: 'Secondary',
+      roleChangeType: 'Forced',
+    });
+    expect(demote.status).toBe(202);
+    expect((await h.finish(demote.headers['azure-asyncoperation'] ?? '')).status).toBe('Succeeded');
+    estate.control.stopWorkload(target);
+    clock.advance(10_000);
+    const after = estate.control.workload(target);
+    expect(side(after, 'managedInstance').role).toBe('SECONDARY');
+    expect(side(after, 'managedInstance').transactions).toBe(side(after, 'sqlServer').transactions);
   });
 });
