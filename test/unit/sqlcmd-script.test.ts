@@ -52,6 +52,7 @@ const VARIANTS: Variant[] = [
 /** The fields whose text reaches the script: where the benign value sits, the hostile one must. */
 const FIELDS: Array<{ field: string; benign: string; set: (r: any, v: string) => void }> = [
   { field: 'database', benign: 'BenignDb', set: (r, v) => (r.database = v) },
+  { field: 'sqlServer.serverName', benign: 'BenignSrv', set: (r, v) => (r.sqlServer.serverName = v) },
   { field: 'backupPath', benign: 'D:\\BenignPath\\', set: (r, v) => (r.backupPath = `D:\\${v}\\`) },
 ];
 
@@ -147,6 +148,7 @@ describe('a name holding $( under SQLCMD preprocessing', () => {
   for (const variant of VARIANTS)
     for (const { field, benign, set } of FIELDS) {
       if (field === 'backupPath' && variant.initialPrimary !== 'SqlServer') continue;
+      if (field === 'sqlServer.serverName' && !variant.knownServer) continue;
       describe(`${field}, ${variant.initialPrimary} primary, server name ${variant.knownServer ? 'given' : 'read at run time'}`, () => {
         const benignRun = run(script(variant, (r) => set(r, benign.replace(/^D:\\|\\$/g, ''))));
         for (const form of HOSTILE_FORMS)
