@@ -221,7 +221,7 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
 
     if (col === 'databases' && method === 'GET') {
       if (!itemName)
-        return reply(200, { value: [...mi.databases.values()].map((db) => databaseBody(mi, db.name)) });
+        return reply(200, { value: [...mi.databases.values()].map((db) => databaseBody(mi, db.name, now)) });
       const db = mi.databases.get(itemName.toLowerCase());
       if (!db) {
         return reply(
@@ -232,7 +232,7 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
           ),
         );
       }
-      return reply(200, databaseBody(mi, db.name));
+      return reply(200, databaseBody(mi, db.name, now));
     }
 
     if (col === 'endpointcertificates' && method === 'GET') {
@@ -440,8 +440,13 @@ export function instanceBody(mi: ManagedInstanceSim) {
   };
 }
 
-function databaseBody(mi: ManagedInstanceSim, name: string) {
+function databaseBody(mi: ManagedInstanceSim, name: string, now: Date) {
   const db = mi.databases.get(name.toLowerCase());
+  // Point-in-time restore starts at the instance's first full backup of the database (taken after it became
+  // primary, e.g. after a failover to the instance).
+  const firstFull = (db?.fullBackups ?? [])
+    .filter((b) => b.finishDate.getTime() <= now.getTime())
+    .sort((a, b) => a.finishDate.getTime() - b.finishDate.getTime())[0];
   return {
     id: `${instanceResourceId(mi)}/databases/${db?.name ?? name}`,
     name: db?.name ?? name,
@@ -451,6 +456,7 @@ function databaseBody(mi: ManagedInstanceSim, name: string) {
       collation: db?.collation,
       status: db?.status,
       creationDate: db?.creationDate.toISOString(),
+      ...(firstFull ? { earliestRestorePoint: firstFull.finishDate.toISOString() } : {}),
       catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
     },
   };

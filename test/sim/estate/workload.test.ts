@@ -9,7 +9,7 @@ import { startEstate, type RunningEstate } from '../../../local/sim/estate/estat
 import type { EstateSpec } from '../../../local/sim/estate/spec.js';
 import type { WorkloadReport } from '../../../local/sim/estate/workload.js';
 import { ByHand } from './by-hand.js';
-import { establishTrust, LAG_QUERY, linkUp, ROLE_QUERY, SUB } from './link-setup.js';
+import { establishTrust, LAG_QUERY, linkUp, MI_PATH, ROLE_QUERY, SUB } from './link-setup.js';
 
 const spec: EstateSpec = {
   sqlServers: [
@@ -210,12 +210,18 @@ JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'
     // "Troubleshoot issues with the link": the instance's first full backup comes some time after it became
     // primary (its msdb.dbo.backupset type 'D'); dropping the link before then is what the article warns of.
     expect(estate.control.instanceBackups('mi-prod', 'OrdersDb')).toEqual([]);
+    const managedDb = `${MI_PATH}/databases/OrdersDb`;
+    expect((await h.raw('GET', managedDb)).body.properties.earliestRestorePoint).toBeUndefined();
     clock.advance(600_000);
     const backups = estate.control.instanceBackups('mi-prod', 'OrdersDb');
     expect(backups).toHaveLength(1);
     expect(backups[0]?.type).toBe('D');
     expect(new Date(backups[0]?.backup_finish_date ?? 0).getTime()).toBeGreaterThan(
       new Date(promotion?.at ?? 0).getTime(),
+    );
+    // The same moment over ARM: the managed database's earliest point-in-time restore point (REST spec).
+    expect((await h.raw('GET', managedDb)).body.properties.earliestRestorePoint).toBe(
+      backups[0]?.backup_finish_date,
     );
     estate.control.stopWorkload(target);
   });
@@ -265,7 +271,7 @@ JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'
   });
 
   it('planned over ARM from the instance: refused while the queues are big (409), then 0 lost', async () => {
-    const path = `${(await import('./link-setup.js')).MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
+    const path = `${MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
     const target = { server: 'SQLBOX1', database: 'StockDb' };
     const link = { instance: 'mi-prod', name: 'DAG1_StockDb' };
     estate.control.startWorkload(target, { transactionsPerSecond: 100 });
@@ -291,7 +297,7 @@ JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'
   });
 
   it('follows the update policy: with Always-up-to-date the instance as primary does not replicate to SQL Server 2022', async () => {
-    const path = `${(await import('./link-setup.js')).MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
+    const path = `${MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
     const mi = estate.instances.all()[0];
     if (!mi) throw new Error('no instance');
     mi.databaseFormat = 'AlwaysUpToDate';
@@ -312,7 +318,7 @@ JOIN sys.availability_groups ag ON ag.group_id = drs.group_id WHERE ag.name = N'
   });
 
   it('forced back to SQL Server in T-SQL under load loses exactly the unhardened; the instance is demoted with setRole', async () => {
-    const path = `${(await import('./link-setup.js')).MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
+    const path = `${MI_PATH}/distributedAvailabilityGroups/DAG1_StockDb`;
     const target = { server: 'SQLBOX1', database: 'StockDb' };
     clock.advance(5_000);
     expect((await h.raw('GET', path)).body.properties).toMatchObject({
