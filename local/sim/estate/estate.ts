@@ -15,6 +15,12 @@ import { createControl, serveControl, type EstateControlApi } from './control.js
 import { scheduleFirstFullBackup, updatePolicyProblem } from './failover.js';
 import { LinkEngine, type LinkTiming } from './links.js';
 import { parseEstateSpec, type EstateSpec } from './spec.js';
+import {
+  expandGeneratedSpec,
+  installGeneratedLinks,
+  isGeneratedSpec,
+  type GeneratedEstateSpec,
+} from './generate.js';
 import { TroubleEngine } from './trouble.js';
 import type { SqlServerEntry } from './truth.js';
 import { WorkloadEngine } from './workload.js';
@@ -72,8 +78,12 @@ export interface EstateOptions {
   token?: string;
 }
 
-export async function startEstate(specInput: EstateSpec, opts: EstateOptions): Promise<RunningEstate> {
-  const spec = parseEstateSpec(specInput);
+export async function startEstate(
+  specInput: EstateSpec | GeneratedEstateSpec,
+  opts: EstateOptions,
+): Promise<RunningEstate> {
+  const generated = isGeneratedSpec(specInput) ? expandGeneratedSpec(specInput) : undefined;
+  const spec = parseEstateSpec(generated ? generated.spec : specInput);
   const clock = opts.clock;
   const now = clock.now();
   const tls = createLocalTls(new Date());
@@ -110,6 +120,7 @@ export async function startEstate(specInput: EstateSpec, opts: EstateOptions): P
       if (db) scheduleFirstFullBackup(db, at);
     },
   };
+  if (generated) installGeneratedLinks({ planned: generated.links, entries, instances, links, clock });
   const control = createControl({ clock, links, instances, workload, trouble });
   const started: Array<{ close(): Promise<void> }> = [];
   try {

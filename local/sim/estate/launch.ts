@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RealClock } from '../clock.js';
 import { startEstate, type EstateConnection } from './estate.js';
 import { parseEstateSpec } from './spec.js';
+import { isGeneratedSpec } from './generate.js';
 
 export interface LaunchOptions {
   estateFile: string;
@@ -158,7 +159,9 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`--time-scale must be a positive number, not '${scaleText ?? ''}'\n`);
     process.exit(2);
   }
-  const spec = parseEstateSpec(JSON.parse(await readFile(estateFile, 'utf8')));
+  const described: unknown = JSON.parse(await readFile(estateFile, 'utf8'));
+  // a generated estate ({ "generate": { … } }) is expanded and checked by startEstate
+  const spec = isGeneratedSpec(described) ? described : parseEstateSpec(described);
   const clock = new RealClock(timeScale);
   const estate = await startEstate(spec, { clock });
   const tmp = `${connectionFile}.${process.pid}.tmp`;

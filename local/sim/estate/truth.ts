@@ -106,13 +106,24 @@ export function findSqlServerForHost(servers: SqlServerEntry[], host: string): S
 
 const ROOT_SUBJECTS = ['Microsoft RSA Root Certificate Authority 2017', 'DigiCert Global Root G2'];
 
+/**
+ * What the truth reads from certificates, parsed once per DER buffer: the truth is evaluated for every link
+ * on every request, and parsing X.509 each time made an estate of a thousand links answer slowly.
+ */
+const parsedCn = new WeakMap<Buffer, string | null>();
+const parsedSpki = new WeakMap<Buffer, Buffer | null>();
+
 function certSubjectCn(cert: SimCertificate): string {
-  try {
-    const x = new X509Certificate(cert.der);
-    return /(?:^|\n)CN=([^\n]+)/.exec(x.subject)?.[1] ?? cert.subject;
-  } catch {
-    return cert.subject;
+  let cn = parsedCn.get(cert.der);
+  if (cn === undefined) {
+    try {
+      cn = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(cert.der).subject)?.[1] ?? null;
+    } catch {
+      cn = null;
+    }
+    parsedCn.set(cert.der, cn);
   }
+  return cn ?? cert.subject;
 }
 
 /** A MicrosoftPKI or DigiCertPKI root, registered as issuer for *.database.windows.net. */
@@ -127,11 +138,16 @@ export function hasTrustedAzureRoot(state: SimServerState): boolean {
 }
 
 function spkiOf(der: Buffer): Buffer | null {
-  try {
-    return new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
-  } catch {
-    return null;
+  let spki = parsedSpki.get(der);
+  if (spki === undefined) {
+    try {
+      spki = new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' });
+    } catch {
+      spki = null;
+    }
+    parsedSpki.set(der, spki);
   }
+  return spki;
 }
 
 export function instanceListenerUrl(mi: ManagedInstanceSim, props: LinkProps): string {

@@ -15,7 +15,9 @@ export {
 export {
   startSqlServer,
   createFaults,
+  createCounters,
   type RunningSqlServer,
+  type SqlCounters,
   type SqlFaults,
   type SqlServerHooks,
   type JournalEntry,

@@ -96,12 +96,50 @@ export interface SqlServerHooks {
   onDistributedAgCommand?(cmd: DistributedAgCommand): void;
 }
 
+/**
+ * What the listener has been asked, counted per server: every SQL batch or RPC a client sends is one
+ * request message and gets exactly one reply message (MS-TDS), i.e. one network round trip however many
+ * statements and result sets it carries. Tests read and reset these.
+ */
+export interface SqlCounters {
+  /** TCP connections accepted (including ones a fault dropped). */
+  connections: number;
+  /** Successful logins. */
+  logins: number;
+  /** SQL batch messages (mssql `request.batch`, FreeTDS `tsql`). */
+  batches: number;
+  /** RPC messages (mssql `request.query` → sp_executesql, `request.execute`). */
+  rpcs: number;
+  /** Request round trips after login: batches + RPCs. */
+  roundTrips: number;
+  /** Result sets sent back, over all requests. */
+  resultSets: number;
+  reset(): void;
+}
+
+export function createCounters(): SqlCounters {
+  const c: SqlCounters = {
+    connections: 0,
+    logins: 0,
+    batches: 0,
+    rpcs: 0,
+    roundTrips: 0,
+    resultSets: 0,
+    reset() {
+      c.connections = c.logins = c.batches = c.rpcs = c.roundTrips = c.resultSets = 0;
+    },
+  };
+  return c;
+}
+
 export interface RunningSqlServer {
   host: '127.0.0.1';
   port: number;
   state: SimServerState;
   faults: SqlFaults;
   journal: JournalEntry[];
+  /** Requests and round trips this listener served (see SqlCounters). */
+  counters: SqlCounters;
   close(): Promise<void>;
 }
 
@@ -138,10 +176,12 @@ export async function startSqlServer(opts: {
   const hooks = opts.hooks ?? {};
   const faults = opts.faults ?? createFaults();
   const journal: JournalEntry[] = [];
+  const counters = createCounters();
   const sockets = new Set<Socket>();
 
   const server = createServer((socket) => {
     sockets.add(socket);
+    counters.connections += 1;
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     if (faults.dropNextConnections > 0) {
@@ -150,7 +190,7 @@ export async function startSqlServer(opts: {
       return;
     }
     socket.setNoDelay(true);
-    new Connection(socket, state, clock, hooks, faults, journal);
+    new Connection(socket, state, clock, hooks, faults, journal, counters);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -164,6 +204,7 @@ export async function startSqlServer(opts: {
     state,
     faults,
     journal,
+    counters,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -190,6 +231,7 @@ class Connection {
     private readonly hooks: SqlServerHooks,
     private readonly faults: SqlFaults,
     private readonly journal: JournalEntry[],
+    private readonly counters: SqlCounters = createCounters(),
   ) {
     socket.on('data', (data) => {
       let msgs: Array<{ type: number; payload: Buffer }>;
@@ -243,6 +285,11 @@ class Connection {
       }
       this.login(payload);
       return;
+    }
+    if (type === PKT.SQL_BATCH || type === PKT.RPC) {
+      this.counters.roundTrips += 1;
+      if (type === PKT.SQL_BATCH) this.counters.batches += 1;
+      else this.counters.rpcs += 1;
     }
     if (type === PKT.SQL_BATCH) await this.request('batch', payload);
     else if (type === PKT.RPC) await this.request('rpc', payload);
@@ -308,6 +355,7 @@ class Connection {
       ]),
     );
     this.phase = 'ready';
+    this.counters.logins += 1;
   }
 
   private async request(kind: 'batch' | 'rpc', payload: Buffer): Promise<void> {
@@ -445,6 +493,7 @@ class Connection {
     for (const ev of events) {
       switch (ev.k) {
         case 'rows':
+          this.counters.resultSets += 1;
           parts.push(resultSet(ev.columns, ev.rows, this.tds));
           break;
         case 'done':
