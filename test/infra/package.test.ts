@@ -132,7 +132,8 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'milink-package-'));
   project = join(work, 'project');
   copyCheckout(project);
-  symlinkSync(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
+  // azd zips what a link points at; a junction needs no privilege on Windows (elsewhere the type is ignored)
+  symlinkSync(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'junction');
   const built = spawnSync('npm', ['run', 'build'], {
     cwd: project,
     encoding: 'utf8',
