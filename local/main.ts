@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalHost } from './host/host.js';
+import { milinkSettingsFor } from './host/milink-settings.js';
 import { launchEstate } from './sim/estate/launch.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,9 +76,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     clock: { scale, ...(estate.connection.clock ? { originMs: estate.connection.clock.originMs } : {}) },
     queues: values.serve ? 'azurite-memory' : false,
     env: {
-      MILINK_ARM_ENDPOINT: estate.connection.arm.endpoint,
-      MILINK_KEYVAULT_URL: estate.connection.keyVault.url,
-      MILINK_LOCAL_CONNECTION_FILE: connectionFile,
+      ...milinkSettingsFor(estate.connection, stateDir),
       // Simulated minutes pass in seconds here: look at the link often enough to show its seeding.
       MILINK_POLL_INTERVAL_SECONDS: '2',
     },

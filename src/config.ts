@@ -2,8 +2,11 @@ import { z } from 'zod';
 
 /**
  * milink's settings, read from the environment once and validated.
- * Every name in `settingNames` is set by infra/ in Azure and listed in local.settings.example.json; the names
- * in `localOnlySettingNames` are set only by the local host (they point milink at the simulated estate).
+ * Every name in `settingNames` is set by infra/ in Azure and listed in local.settings.example.json. The names in
+ * `optionalSettingNames` have defaults that suit Azure's public cloud; they are listed in
+ * local.settings.example.json and never set by infra/. They point milink at a private cloud (other endpoints,
+ * extra CA certificates, a host-name map, a fixed credential) and tune its retries; the local host sets them to
+ * reach the simulated estate the same way.
  */
 const productionSchema = z.object({
   /** Key Vault holding SQL logins' passwords and master key passwords, e.g. https://kv-milink.vault.azure.net */
@@ -18,25 +21,51 @@ const productionSchema = z.object({
   MILINK_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
 });
 
-const localOnlySchema = z.object({
+const emptyAsUndefined = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+const boolean = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+const optionalSchema = z.object({
+  /** A PEM file of CA certificates to trust for ARM and Key Vault besides the system's (TLS inspection, private clouds). */
+  MILINK_EXTRA_CA_CERTS: emptyAsUndefined,
   /**
-   * The simulated estate's connection file (local development only): its ARM and Key Vault addresses, their
-   * CA certificate and token, and the map from SQL Server host names to the stand-ins' local ports.
+   * Where to reach SQL Servers named in requests, as JSON: `{ "sqlbox1.contoso.local:1433": "10.1.2.3:11433" }`
+   * (a jump host, a port forward). Requests keep the names DBAs know; an unmapped host is reached as named.
    */
-  MILINK_LOCAL_CONNECTION_FILE: z
-    .string()
-    .optional()
-    .transform((v) => (v ? v : undefined)),
+  MILINK_SQL_HOST_MAP: emptyAsUndefined,
+  /** A file holding a bearer token for ARM and Key Vault instead of DefaultAzureCredential (a token broker). */
+  MILINK_ACCESS_TOKEN_FILE: emptyAsUndefined,
+  /** Key Vault's challenge names a resource other than vault.azure.net (sovereign or private clouds). */
+  MILINK_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION: boolean,
+  /** Tries of a SQL batch that fails with a transient error (dropped connection, deadlock, 40613, …). */
+  MILINK_SQL_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** The first pause before retrying a SQL batch (ms); it doubles per try. */
+  MILINK_SQL_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  /** Retries of an ARM or Key Vault request answered 429/5xx or dropped (the SDK pipeline's retry policy). */
+  MILINK_AZURE_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(6),
+  /** The first pause before retrying an ARM or Key Vault request (ms), unless the service says (Retry-After). */
+  MILINK_AZURE_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** The pause between two looks at a short Azure operation awaited inside a step (ms), unless Retry-After says. */
+  MILINK_OPERATION_POLL_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  /** Tries of a step whose activity failed with a transient error, between durable timers. */
+  MILINK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** The durable pause before a step's next try (seconds). */
+  MILINK_STEP_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(30),
 });
 
-const settingsSchema = productionSchema.extend(localOnlySchema.shape);
+const settingsSchema = productionSchema.extend(optionalSchema.shape);
 
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings milink reads in Azure (each set by infra/ and listed in local.settings.example.json). */
 export const settingNames = Object.keys(productionSchema.shape) as Array<keyof Settings>;
-/** Settings only the local host sets (listed in local.settings.example.json, never set by infra/). */
-export const localOnlySettingNames = Object.keys(localOnlySchema.shape) as Array<keyof Settings>;
+/** Settings with public-cloud defaults (listed in local.settings.example.json, never set by infra/). */
+export const optionalSettingNames = Object.keys(optionalSchema.shape) as Array<keyof Settings>;
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = settingsSchema.safeParse(env);
@@ -50,7 +79,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 let cached: { key: string; value: Settings } | undefined;
 /** The process's settings, read once per change of the environment (activities and triggers; never orchestrators). */
 export function settings(): Settings {
-  const key = JSON.stringify([...settingNames, ...localOnlySettingNames].map((n) => process.env[n] ?? null));
+  const key = JSON.stringify([...settingNames, ...optionalSettingNames].map((n) => process.env[n] ?? null));
   if (cached?.key !== key) cached = { key, value: loadSettings() };
   return cached.value;
 }

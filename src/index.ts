@@ -5,9 +5,7 @@
 import './functions/plan.js';
 import './functions/links.js';
 import './functions/queue.js';
-import './orchestrators/createLink.js';
-import './orchestrators/planLink.js';
+import './orchestrators/operations.js';
 import './activities/preflight.js';
-import './activities/steps.js';
-import './activities/link.js';
+import './activities/run-step.js';
 import './activities/inspect.js';

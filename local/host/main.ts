@@ -14,13 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalHost } from './host.js';
+import { milinkSettingsFor, type EstateAddresses } from './milink-settings.js';
 
 interface LaunchedEstate {
-  connection: {
-    arm: { endpoint: string };
-    keyVault: { url: string };
-    clock?: { originMs: number; scale: number };
-  };
+  connection: EstateAddresses & { clock?: { originMs: number; scale: number } };
   pid: number;
   stop(): Promise<void>;
 }
@@ -102,9 +99,7 @@ async function main(): Promise<void> {
       });
       writeFileSync(pidFile, String(estate.pid));
     }
-    env.MILINK_ARM_ENDPOINT = estate.connection.arm.endpoint;
-    env.MILINK_KEYVAULT_URL = estate.connection.keyVault.url;
-    env.MILINK_LOCAL_CONNECTION_FILE = connectionFile;
+    Object.assign(env, milinkSettingsFor(estate.connection, stateDir));
     console.log(`simulated estate running (pid ${estate.pid}); connection file ${connectionFile}`);
   }
   const host = await startLocalHost({

@@ -7,7 +7,7 @@ import { settings, type Settings } from '../config.js';
 import type { LinkRequest } from '../link/request.js';
 import { encodeFailure, type StepFailure } from '../link/status.js';
 import { linkContext, type LinkContext } from '../runbook/context.js';
-import { StepProblem, type EstateFacts, type StepIo } from '../runbook/step.js';
+import { OwnedByStep, StepProblem, type EstateFacts, type StepIo } from '../runbook/step.js';
 import { fillVariables } from '../sql/quote.js';
 import { parseHostMap, SqlSession, SqlStepError, type BatchResult, type HostMap } from '../sql/session.js';
 import { variables } from '../sql/statements.js';
@@ -30,6 +30,8 @@ export interface ActivityInput {
   since?: string;
   /** A long-running operation a step started (its poller's serialised state). */
   lro?: string;
+  /** The operation's run (its orchestration and start): secrets are read once per run and process. */
+  run?: string;
 }
 
 interface Process {
@@ -46,7 +48,12 @@ function processClients(): Process {
   const s = settings();
   if (current?.settings !== s) {
     const previous = current;
-    current = { settings: s, azure: createAzureClients(s), hostMap: parseHostMap(s.MILINK_SQL_HOST_MAP), sessions: new Map() };
+    current = {
+      settings: s,
+      azure: createAzureClients(s),
+      hostMap: parseHostMap(s.MILINK_SQL_HOST_MAP),
+      sessions: new Map(),
+    };
     if (previous) void Promise.all([...previous.sessions.values()].map((x) => x.close()));
   }
   return current;
@@ -67,7 +74,13 @@ function sessionFor(p: Process, request: LinkRequest, password: string): SqlSess
     encrypt: request.sqlServer.tls?.encrypt ?? true,
     trustServerCertificate: request.sqlServer.tls?.trustServerCertificate ?? false,
   };
-  const key = [target.host.toLowerCase(), target.port, target.login, target.encrypt, createHash('sha256').update(password).digest('hex')].join('|');
+  const key = [
+    target.host.toLowerCase(),
+    target.port,
+    target.login,
+    target.encrypt,
+    createHash('sha256').update(password).digest('hex'),
+  ].join('|');
   let session = p.sessions.get(key);
   if (!session) {
     session = new SqlSession(target, password, {
@@ -116,7 +129,7 @@ export class ActivityIo implements StepIo {
   }
 
   async secret(name: string): Promise<string> {
-    const value = await this.process.azure.secrets.get(name);
+    const value = await this.process.azure.secrets.get(name, this.input.run);
     this.secretValues.add(value);
     return value;
   }
@@ -131,7 +144,8 @@ export class ActivityIo implements StepIo {
 
   async run(batch: string, values: Record<string, string> = {}): Promise<BatchResult> {
     const session = await this.sql();
-    const text = Object.keys(values).length > 0 ? fillVariables(batch, Object.values(variables), values) : batch;
+    const text =
+      Object.keys(values).length > 0 ? fillVariables(batch, Object.values(variables), values) : batch;
     return session.batch(text);
   }
 
@@ -144,7 +158,12 @@ export class ActivityIo implements StepIo {
     return redactor(this.secretValues)(text);
   }
 
-  failure(e: unknown): StepFailure {
+  failure(thrown: unknown): StepFailure {
+    let e = thrown;
+    if (e instanceof OwnedByStep) {
+      this.step = e.step;
+      e = e.error;
+    }
     const known = describeError(e);
     if (known) return { step: this.step, ...known, message: this.scrub(known.message) };
     const error = e as Error;
@@ -153,7 +172,8 @@ export class ActivityIo implements StepIo {
       target: this.step === 'preflight' ? 'sqlserver' : 'milink',
       code: error?.name ?? 'Error',
       message: this.scrub(error?.message ?? String(e)),
-      advice: 'an unexpected error: see the logs for this step, then re-run (milink skips what is already done)',
+      advice:
+        'an unexpected error: see the logs for this step, then re-run (milink skips what is already done)',
     };
   }
 }
@@ -164,14 +184,21 @@ export class ActivityIo implements StepIo {
  */
 export function describeError(e: unknown): Omit<StepFailure, 'step'> | undefined {
   if (e instanceof SqlStepError)
-    return { target: 'sqlserver', code: String(e.number ?? 'Connection'), message: e.message, advice: e.advice };
+    return {
+      target: 'sqlserver',
+      code: String(e.number ?? 'Connection'),
+      message: e.message,
+      advice: e.advice,
+    };
   if (e instanceof ArmError) return { target: e.service, code: e.code, message: e.message, advice: e.advice };
-  if (e instanceof StepProblem) return { target: e.target, code: e.code, message: e.message, advice: e.advice };
+  if (e instanceof StepProblem)
+    return { target: e.target, code: e.code, message: e.message, advice: e.advice };
   return undefined;
 }
 
 /** Whether a failure is worth another try of the step later (a dropped connection, throttling, a 5xx). */
-export function transientFailure(e: unknown): boolean {
+export function transientFailure(thrown: unknown): boolean {
+  const e = thrown instanceof OwnedByStep ? thrown.error : thrown;
   if (e instanceof SqlStepError) return e.transient;
   if (e instanceof ArmError) return e.status === 429 || e.status >= 500 || e.status === 0;
   return false;

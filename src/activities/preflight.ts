@@ -13,7 +13,12 @@ function problemFrom(e: unknown, check: string): PreflightProblem {
   const known = describeError(e);
   if (known && known.target !== 'milink' && (e instanceof SqlStepError || e instanceof ArmError))
     return { check, ...known, target: known.target };
-  return { check, target: 'sqlserver', message: (e as Error).message, advice: 'see the logs, fix the cause and re-run' };
+  return {
+    check,
+    target: 'sqlserver',
+    message: (e as Error).message,
+    advice: 'see the logs, fix the cause and re-run',
+  };
 }
 
 /** The preflight's io: memoised readers shared by the checks, failures and warnings collected. */
@@ -59,22 +64,39 @@ class PreflightActivityIo extends ActivityIo implements PreflightIo {
         this.failures.push(problemFrom(e, 'sqlserver-reachable'));
         return undefined as unknown as catalog.ServerInfo;
       }
-      this.facts = { ...this.facts, serverName: info.serverName, ...(info.year !== undefined ? { version: info.year } : {}), build: info.build };
+      this.facts = {
+        ...this.facts,
+        serverName: info.serverName,
+        ...(info.year !== undefined ? { version: info.year } : {}),
+        build: info.build,
+      };
       return info;
     });
   }
 
   async database(): Promise<catalog.DatabaseInfo | undefined> {
     if (!(await this.server())) return undefined;
-    return this.once('database', 'sqlserver-catalog', async () => catalog.readDatabase(await this.sql(), this.request.database));
+    return this.once('database', 'sqlserver-catalog', async () =>
+      catalog.readDatabase(await this.sql(), this.request.database),
+    );
   }
 
   async groups(): Promise<catalog.AvailabilityGroupInfo[]> {
     if (!(await this.server())) return [];
-    return (await this.once('groups', 'sqlserver-catalog', async () => catalog.readAvailabilityGroups(await this.sql()))) ?? [];
+    return (
+      (await this.once('groups', 'sqlserver-catalog', async () =>
+        catalog.readAvailabilityGroups(await this.sql()),
+      )) ?? []
+    );
   }
 
-  fail(check: string, target: PreflightProblem['target'], message: string, advice: string, code?: string): void {
+  fail(
+    check: string,
+    target: PreflightProblem['target'],
+    message: string,
+    advice: string,
+    code?: string,
+  ): void {
     this.failures.push({ check, target, message, advice, ...(code ? { code } : {}) });
   }
 
@@ -96,7 +118,11 @@ export async function runPreflight(io: ActivityIo): Promise<PreflightResult> {
       pre.failures.push(problemFrom(e, check.id));
     }
   }
-  return { facts: pre.facts, failures: pre.failures.map((f) => ({ ...f, message: pre.scrub(f.message) })), warnings: pre.warnings };
+  return {
+    facts: pre.facts,
+    failures: pre.failures.map((f) => ({ ...f, message: pre.scrub(f.message) })),
+    warnings: pre.warnings,
+  };
 }
 
 defineActivity('preflight', runPreflight);

@@ -23,7 +23,8 @@ export async function runStep(io: ActivityIo): Promise<StepResult> {
     const lro = (observation as { operationState?: string }).operationState;
     return { done: !needed, observation, ...(lro ? { lro } : {}) };
   }
-  if (!needed || !step.act) return { done: true, report: { step: step.id, found: step.found(observation), changed: [] } };
+  if (!needed || !step.act)
+    return { done: true, report: { step: step.id, found: step.found(observation), changed: [] } };
   const report = (await step.act(io, observation)) as StepReport & { operation?: string };
   const { operation, ...rest } = report;
   if (rest.changed.length > 0) io.log(rest.changed.join('; '));

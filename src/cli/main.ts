@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidRequestError } from '../link/errors.js';
-import { buildPlan, planToJson, renderScript } from '../link/plan.js';
+import { createLink } from '../runbook/operations/create-link.js';
+import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import { parseLinkRequest } from '../link/request.js';
 
 const usage = `milink — automation for the Azure SQL Managed Instance link
@@ -52,7 +53,7 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   if (input === undefined) return 2;
   try {
     const request = parseLinkRequest(input, io.now());
-    const p = buildPlan(request);
+    const p = buildPlan(createLink, request);
     io.out(json ? JSON.stringify(planToJson(p), null, 2) : renderScript(p));
     return 0;
   } catch (e) {

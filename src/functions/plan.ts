@@ -1,7 +1,8 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { errorBody, InvalidRequestError } from '../link/errors.js';
-import { buildPlan, planToJson, renderScript } from '../link/plan.js';
+import { createLink } from '../runbook/operations/create-link.js';
+import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import { parseLinkRequest } from '../link/request.js';
 import {
   checkEnvelope,
@@ -30,11 +31,13 @@ export async function planHandler(
       ]);
     const linkRequest = parseLinkRequest(body.request, new Date());
     if (!body.live) {
-      const plan = buildPlan(linkRequest);
+      const plan = buildPlan(createLink, linkRequest);
       return jsonResponse(200, { ...planToJson(plan), script: renderScript(plan) });
     }
     const client = df.getClient(context);
-    const instanceId = await client.startNew('planLink', { input: { request: linkRequest } });
+    const instanceId = await client.startNew('planOperation', {
+      input: { operation: createLink.name, request: linkRequest },
+    });
     const answer = await client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
       timeoutInMilliseconds: 60_000,
       retryIntervalInMilliseconds: 250,

@@ -2,7 +2,7 @@ import { app, output, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { InvalidRequestError, jsonObject } from '../link/errors.js';
 import { parseLinkRequest } from '../link/request.js';
-import { startCreateLink } from './links.js';
+import { startOperation } from './start.js';
 
 /**
  * Queue `link-requests`: tickets `{ "ticketId", "action": "create", "request": {…} }` start the same
@@ -47,11 +47,11 @@ export async function linkRequestsHandler(message: unknown, context: InvocationC
     const ticket = parseTicket(message);
     ticketId = ticket.ticketId;
     const request = parseLinkRequest(ticket.request, new Date());
-    const outcome = await startCreateLink(df.getClient(context), request, ticketId);
+    const outcome = await startOperation(df.getClient(context), 'createLink', request, ticketId);
     context.log(
       outcome.started
         ? `[ticket ${ticketId}] createLink started: ${outcome.instanceId}`
-        : `[ticket ${ticketId}] createLink already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
+        : `[ticket ${ticketId}] ${outcome.operation} already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
     );
   } catch (e) {
     if (!(e instanceof InvalidRequestError)) throw e; // transient: the host retries, then poisons

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { SqlText } from '../sql/quote.js';
+import { variables } from '../sql/statements.js';
 
 /**
  * Naming rules for the objects a link needs, and the runbook's naming conventions for names the request
@@ -136,4 +138,107 @@ export function derivedCertificateName(serverName: string): string {
   return checkName(conventional, certificateNameRule) === undefined
     ? conventional
     : makeValidName(conventional, certificateNameRule);
+}
+
+// ---------------------------------------------------------------- names resolved for one request
+
+/** What the estate told milink about names (read by preflight): an AG the database already has, DAG2_<db>, … */
+export interface NameFacts {
+  serverName?: string;
+  names?: { availabilityGroup?: string; link?: string };
+}
+
+export interface ResolvedNames extends LinkNames {
+  /** The certificate name, a sqlcmd variable while @@SERVERNAME is unknown. */
+  certificateRef: SqlText;
+  derived: Array<keyof LinkNames>;
+}
+
+/** The request's names, completed with the runbook's conventions and what preflight chose. */
+export function resolveNames(
+  request: {
+    database: string;
+    sqlServer: { serverName?: string | undefined };
+    names?: Partial<LinkNames> | undefined;
+  },
+  facts: NameFacts,
+): ResolvedNames {
+  const serverName = request.sqlServer.serverName ?? facts.serverName;
+  const names = deriveNames({
+    database: request.database,
+    serverName,
+    names: { ...facts.names, ...request.names },
+  });
+  const certificate =
+    request.names?.certificate ?? (serverName !== undefined ? derivedCertificateName(serverName) : undefined);
+  return { ...names, certificate, certificateRef: certificate ?? variables.certificateName };
+}
+
+const fileNameRule: NameRule = {
+  code: 'FileName',
+  description: 'letters, digits, _ . -',
+  maxLength: 100,
+  allowed: /[A-Za-z0-9_.-]/,
+  allowedFirst: /[A-Za-z0-9_]/,
+};
+
+/** The file milink names for a backup: the database name made file-safe (with a hash when it had to change). */
+export function backupFileName(database: string, kind: 'full' | 'log'): string {
+  const safe = makeValidName(database, fileNameRule);
+  return `milink_${safe}_${kind}.${kind === 'full' ? 'bak' : 'trn'}`;
+}
+
+/** The backup file in the request's folder, with the folder's own separator. */
+export function backupFile(
+  request: { database: string; backupPath?: string | undefined },
+  kind: 'full' | 'log',
+): string {
+  const folder = request.backupPath ?? '';
+  const separator = folder === '' || /[\\/]$/.test(folder) ? '' : folder.includes('/') ? '/' : '\\';
+  return `${folder}${separator}${backupFileName(request.database, kind)}`;
+}
+
+/** Names compare as SQL Server and ARM compare them under the default collations: case-insensitively. */
+export function sameName(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+}
+
+/** A distributed availability group as milink reads it from SQL Server's catalog. */
+export interface GroupNames {
+  name: string;
+  isDistributed: boolean;
+  replicas: Array<{ replicaServerName: string; endpointUrl: string }>;
+  databases: string[];
+}
+
+/** Whether a distributed availability group links to this instance: one of its replicas is the instance's listener. */
+export function linksToInstance(group: GroupNames, fqdn: string | undefined): boolean {
+  if (!fqdn) return false;
+  const prefix = `tcp://${fqdn.toLowerCase()}:`;
+  return group.replicas.some((r) => r.endpointUrl.toLowerCase().startsWith(prefix));
+}
+
+/**
+ * The link's name on SQL Server: the request's, else the DAG that already links this AG to this instance (a re-run),
+ * else DAG1_<db>, or DAG2_<db>, … when that name is taken (a further link of the database to another instance).
+ */
+export function chooseLinkName(
+  requested: string,
+  explicit: boolean,
+  availabilityGroup: string,
+  groups: GroupNames[],
+  fqdn: string | undefined,
+): string {
+  if (explicit) return requested;
+  const ours = groups.find(
+    (g) =>
+      g.isDistributed &&
+      linksToInstance(g, fqdn) &&
+      g.replicas.some((r) => sameName(r.replicaServerName, availabilityGroup)),
+  );
+  if (ours) return ours.name;
+  let name = requested;
+  for (let n = 1; groups.some((g) => sameName(g.name, name)); n++)
+    name = requested.replace(/^DAG\d+_/, `DAG${n + 1}_`);
+  return name;
 }

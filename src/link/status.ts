@@ -1,16 +1,13 @@
 import { shortHash } from './names.js';
-import type { StepId } from './plan.js';
 
-/** What an activity reports: what it found already in place and what it changed. Never a secret. */
-export interface StepReport {
-  steps: StepId[];
-  found: string[];
-  changed: string[];
-}
+/**
+ * One status model for every operation: what `GET /api/links/{id}` shows for a create, a drop, a failover or a
+ * rotation alike. Published by the runner as the orchestration's custom status. Never a secret.
+ */
 
 /** A step that failed: where, what the server said, what to do. */
 export interface StepFailure {
-  step: StepId | 'preflight';
+  step: string;
   target: 'sqlserver' | 'azure' | 'keyvault' | 'milink';
   /** SQL Server error number or ARM error code. */
   code: string;
@@ -28,13 +25,20 @@ export interface PreflightProblem {
 
 export type StepState = 'pending' | 'current' | 'done' | 'skipped' | 'failed';
 
-/** createLink's custom status: the plan's step ids with their state, seeding progress, the last error. */
-export interface LinkStatus {
+export interface OperationStatus {
+  /** The operation (createLink, …). */
+  operation: string;
   phase: 'preflight' | 'running' | 'waiting' | 'succeeded' | 'failed';
+  /** The ticket that started it, and tickets that asked for it while it ran. */
   ticketId?: string;
+  tickets?: string[];
+  /** The link it works on (the resolved name once preflight chose it) and its instance. */
   link: string;
-  steps: Array<{ id: StepId; title: string; state: StepState }>;
-  current?: StepId;
+  managedInstance: string;
+  database: string;
+  steps: Array<{ id: string; title: string; state: StepState }>;
+  current?: string;
+  /** The wait's progress: what the link shows while it seeds and catches up. */
   seeding?: {
     replicaState?: string;
     seedingProgress?: string;
@@ -49,7 +53,7 @@ export interface LinkStatus {
   error?: StepFailure;
 }
 
-/** createLink looks at the link this many times per generation before its wait continues as new (short histories). */
+/** The runner looks at a wait this many times per generation before it continues as new (short histories). */
 export const POLLS_PER_GENERATION = 10;
 
 const MARKER = 'milink-step-failure:';
@@ -59,7 +63,7 @@ export function encodeFailure(failure: StepFailure): string {
   return `${MARKER}${JSON.stringify(failure)}`;
 }
 
-export function decodeFailure(message: string | undefined, step: StepId | 'preflight'): StepFailure {
+export function decodeFailure(message: string | undefined, step: string): StepFailure {
   const at = message?.indexOf(MARKER) ?? -1;
   if (message && at >= 0) {
     // encodeFailure's JSON is on one line; the task's error text may go on (Reason, then Details: the stack,
@@ -81,7 +85,10 @@ export function decodeFailure(message: string | undefined, step: StepId | 'prefl
   };
 }
 
-/** The orchestration instance id for a link: a duplicate request finds the running orchestration. */
+/**
+ * The orchestration instance id for a link: every operation on one link (create, drop, failover, rotation) has
+ * this id, so they are serialised and a second one finds the first. Names compare case-insensitively.
+ */
 export function linkInstanceId(instanceName: string, linkName: string): string {
-  return `link-${instanceName}-${shortHash(linkName.toLowerCase(), 12)}`;
+  return `link-${instanceName.toLowerCase()}-${shortHash(linkName.toLowerCase(), 12)}`;
 }

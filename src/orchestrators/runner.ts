@@ -33,6 +33,8 @@ export interface RunOptions {
 
 export interface OperationInput {
   operation: string;
+  /** Names this run of the operation (made by the trigger): activities of one run may share what they read. */
+  run: string;
   request: LinkRequest;
   ticketId?: string;
   options: RunOptions;
@@ -68,7 +70,9 @@ const MAX_POLL_SECONDS = 300;
 
 class StepFailedError extends Error {
   constructor(readonly failure: StepFailure) {
-    super(`step ${failure.step} failed on ${failure.target}: ${failure.code}: ${failure.message} — ${failure.advice}`);
+    super(
+      `step ${failure.step} failed on ${failure.target}: ${failure.code}: ${failure.message} — ${failure.advice}`,
+    );
     this.name = 'StepFailedError';
   }
 }
@@ -79,7 +83,9 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
     const { request, ticketId, options } = input;
     const log = (message: string) => {
       if (!context.df.isReplaying)
-        context.log(`${ticketId ? `[ticket ${ticketId}] ` : ''}${op.name} ${request.managedInstance.name}/${request.database}: ${message}`);
+        context.log(
+          `${ticketId ? `[ticket ${ticketId}] ` : ''}${op.name} ${request.managedInstance.name}/${request.database}: ${message}`,
+        );
     };
     const initial = buildPlan(op, request);
     const status: OperationStatus = input.waiting?.status ?? {
@@ -102,7 +108,10 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       status.phase = 'failed';
       status.error = failure;
       delete status.current;
-      const at = status.steps.find((s) => s.id === failure.step) ?? (failure.step === 'preflight' ? status.steps[0] : undefined);
+      for (const s of status.steps) if (s.state === 'current') s.state = 'pending';
+      const at =
+        status.steps.find((s) => s.id === failure.step) ??
+        (failure.step === 'preflight' ? status.steps[0] : undefined);
       if (at) at.state = 'failed';
       publish();
       log(`failed at ${failure.step}: ${failure.code}`);
@@ -113,6 +122,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
     const reports: StepReport[] = input.waiting?.reports ?? [];
     const activityInput = (step: string, extra: Record<string, unknown> = {}) => ({
       operation: op.name,
+      run: input.run,
       request,
       facts,
       step,
@@ -121,7 +131,11 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
     });
 
     /** Calls an activity; a transient failure is tried again after a durable pause, up to the configured tries. */
-    const call = function* (name: string, step: string, extra?: Record<string, unknown>): Generator<Task, unknown, unknown> {
+    const call = function* (
+      name: string,
+      step: string,
+      extra?: Record<string, unknown>,
+    ): Generator<Task, unknown, unknown> {
       for (let attempt = 1; ; attempt++) {
         try {
           return yield context.df.callActivity(name, activityInput(step, extra));
@@ -130,7 +144,9 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           const transient = message.includes('transient milink-step-failure:');
           if (!transient || attempt >= options.stepAttempts) return fail(decodeFailure(message, step));
           log(`${step}: transient failure, try ${attempt + 1} of ${options.stepAttempts}`);
-          yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + options.stepRetrySeconds * 1000));
+          yield context.df.createTimer(
+            new Date(context.df.currentUtcDateTime.getTime() + options.stepRetrySeconds * 1000),
+          );
         }
       }
     };
@@ -197,7 +213,9 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
         const lro = wait?.lro;
         wait = {
           ...(lro ? { lro } : {}),
-          deadline: new Date(context.df.currentUtcDateTime.getTime() + options.deadlineHours * 3600_000).toISOString(),
+          deadline: new Date(
+            context.df.currentUtcDateTime.getTime() + options.deadlineHours * 3600_000,
+          ).toISOString(),
           interval: options.pollIntervalSeconds,
           lastProgress: '',
         };
@@ -221,8 +239,12 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           ...(observation.replicaState ? { replicaState: observation.replicaState } : {}),
           ...(observation.seedingProgress ? { seedingProgress: observation.seedingProgress } : {}),
           ...(observation.connectedState ? { connectedState: observation.connectedState } : {}),
-          ...(observation.synchronizationHealth ? { synchronizationHealth: observation.synchronizationHealth } : {}),
-          ...(observation.sqlServerConnectedState ? { sqlServerConnectedState: observation.sqlServerConnectedState } : {}),
+          ...(observation.synchronizationHealth
+            ? { synchronizationHealth: observation.synchronizationHealth }
+            : {}),
+          ...(observation.sqlServerConnectedState
+            ? { sqlServerConnectedState: observation.sqlServerConnectedState }
+            : {}),
           ...(observation.seeding
             ? { transferredMb: observation.seeding.transferredMb, databaseMb: observation.seeding.databaseMb }
             : {}),
@@ -245,9 +267,13 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
         // Back off while nothing moves; look again soon while the link makes progress (seeding).
         const progress = JSON.stringify(status.seeding);
         wait.interval =
-          progress !== wait.lastProgress ? options.pollIntervalSeconds : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
+          progress !== wait.lastProgress
+            ? options.pollIntervalSeconds
+            : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
         wait.lastProgress = progress;
-        yield context.df.createTimer(new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())));
+        yield context.df.createTimer(
+          new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())),
+        );
       }
       mark(step.id, 'done');
       status.phase = 'running';

@@ -13,7 +13,7 @@ export interface Operation {
   /** What the operation does, for plans and status. */
   title: string;
   checks: PreflightCheck[];
-  steps: Array<Step<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  steps: Array<Step<any>>;
 }
 
 /** Every ARM request an operation's steps and checks can send, for a given rendering context. */

@@ -32,7 +32,11 @@ function sampleContexts() {
       masterKeySecret: 'mk',
       serverName: 'S',
     },
-    managedInstance: { subscriptionId: '00000000-0000-0000-0000-000000000000', resourceGroup: 'r', name: 'm' },
+    managedInstance: {
+      subscriptionId: '00000000-0000-0000-0000-000000000000',
+      resourceGroup: 'r',
+      name: 'm',
+    },
     database: 'd',
     certificateExpiry: '2999-01-01',
     backupPath: '/b/',
@@ -51,6 +55,7 @@ function sampleContexts() {
 export function armActionsUsed(): string[] {
   const actions = new Set<string>();
   for (const op of OPERATIONS)
-    for (const link of sampleContexts()) for (const request of operationRequests(op, link)) actions.add(armActionFor(request));
+    for (const link of sampleContexts())
+      for (const request of operationRequests(op, link)) actions.add(armActionFor(request));
   return [...actions].sort();
 }

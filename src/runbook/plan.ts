@@ -51,11 +51,17 @@ export function buildPlan(op: Operation, request: LinkRequest, facts: EstateFact
   for (const key of link.names.derived)
     notes.push(`names.${key} = ${link.names[key]} (derived from the runbook's convention)`);
   if (link.names.certificate === undefined)
-    notes.push('names.certificate = Cert_<@@SERVERNAME>_endpoint: read from SQL Server at run time ($(CertificateName))');
+    notes.push(
+      'names.certificate = Cert_<@@SERVERNAME>_endpoint: read from SQL Server at run time ($(CertificateName))',
+    );
   if (link.version === undefined)
-    notes.push('SQL Server version read at run time; for SQL Server 2016 the availability group is created without CLUSTER_TYPE');
+    notes.push(
+      'SQL Server version read at run time; for SQL Server 2016 the availability group is created without CLUSTER_TYPE',
+    );
   if (facts.endpoint === undefined)
-    notes.push('mirroring endpoint: created when SQL Server has none; an existing one is altered to certificate + AES at run time');
+    notes.push(
+      'mirroring endpoint: created when SQL Server has none; an existing one is altered to certificate + AES at run time',
+    );
   return { operation: op.name, request, names: link.names, steps, variables, notes };
 }
 
@@ -67,7 +73,9 @@ export function planToJson(plan: Plan): { steps: PlanStep[] } {
       if (s.tsql && s.tsql.length > 0) out.tsql = s.tsql;
       if (s.arm && s.arm.length > 0)
         out.arm = s.arm.map((r) =>
-          r.body === undefined ? { method: r.method, path: r.path } : { method: r.method, path: r.path, body: r.body },
+          r.body === undefined
+            ? { method: r.method, path: r.path }
+            : { method: r.method, path: r.path, body: r.body },
         );
       return out;
     }),
@@ -122,7 +130,8 @@ export function renderScript(built: Plan): string {
     out.push(
       `-- Runs on: ${step.target === 'sqlserver' ? `SQL Server ${r.sqlServer.serverName ?? r.sqlServer.host}` : 'Azure Resource Manager'}`,
     );
-    if (step.target === 'sqlserver' && !step.tsql) out.push('-- Nothing to do: the estate already has what this step makes.');
+    if (step.target === 'sqlserver' && !step.tsql)
+      out.push('-- Nothing to do: the estate already has what this step makes.');
     for (const batch of step.tsql ?? []) out.push(batch, 'GO');
     for (const request of step.arm ?? []) out.push(`!! ${azRestCommand(request)}`);
     out.push('');

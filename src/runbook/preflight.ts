@@ -21,7 +21,13 @@ export interface PreflightIo extends StepIo {
   server(): Promise<catalog.ServerInfo | undefined>;
   database(): Promise<catalog.DatabaseInfo | undefined>;
   groups(): Promise<catalog.AvailabilityGroupInfo[]>;
-  fail(check: string, target: PreflightProblem['target'], message: string, advice: string, code?: string): void;
+  fail(
+    check: string,
+    target: PreflightProblem['target'],
+    message: string,
+    advice: string,
+    code?: string,
+  ): void;
   warn(check: string, target: PreflightProblem['target'], message: string, advice: string): void;
 }
 

@@ -112,6 +112,17 @@ export class StepProblem extends Error {
   }
 }
 
+/** An error met while one step reads what another step owns (its statement, its object): the failure is that step's. */
+export class OwnedByStep extends Error {
+  constructor(
+    readonly step: string,
+    readonly error: unknown,
+  ) {
+    super((error as Error)?.message ?? String(error));
+    this.name = 'OwnedByStep';
+  }
+}
+
 export function report(step: string): StepReport {
   return { step, found: [], changed: [] };
 }

@@ -1,12 +1,11 @@
 import sql from 'mssql';
-import { settings } from '../config.js';
-import { readLocalEstate, resolveSqlServer } from '../local-estate.js';
-import type { LinkRequest } from '../link/request.js';
 import { sqlAdvice, TRANSIENT_DRIVER_CODES, TRANSIENT_SQL_ERRORS } from './errors.js';
 
 /**
  * Sessions with SQL Server through mssql: one pool per server and login, the login's password read from
- * Key Vault by the caller, the request's TLS options, transient errors retried, errors classified.
+ * Key Vault by the caller, the request's TLS options, transient errors retried, errors classified. A pool is
+ * shared by every step running on that server at once: a transient failure of one batch is retried on the pool,
+ * never answered by closing the pool under the others.
  */
 export interface BatchResult {
   recordsets: Array<Array<Record<string, unknown>>>;
@@ -34,14 +33,22 @@ export interface SqlTarget {
   trustServerCertificate: boolean;
 }
 
-export function sqlTarget(request: LinkRequest): SqlTarget {
-  return {
-    host: request.sqlServer.host,
-    port: request.sqlServer.port,
-    login: request.sqlServer.login,
-    encrypt: request.sqlServer.tls?.encrypt ?? true,
-    trustServerCertificate: request.sqlServer.tls?.trustServerCertificate ?? false,
-  };
+/**
+ * Where a host named in a request is reached (a jump host, a port forward): `host:port` (that port only) or
+ * `host` (any port) → `address:port`.
+ */
+export type HostMap = ReadonlyMap<string, { server: string; port: number }>;
+
+/** Reads the host map setting: `{ "host[:port]": "address:port" }` (JSON); names compare case-insensitively. */
+export function parseHostMap(json: string | undefined): HostMap {
+  const map = new Map<string, { server: string; port: number }>();
+  if (!json) return map;
+  const raw = JSON.parse(json) as Record<string, string>;
+  for (const [from, to] of Object.entries(raw)) {
+    const at = to.lastIndexOf(':');
+    map.set(from.toLowerCase(), { server: to.slice(0, at), port: Number(to.slice(at + 1)) });
+  }
+  return map;
 }
 
 interface DriverError {
@@ -59,9 +66,13 @@ function classify(e: unknown): SqlStepError {
   const err = thrown.precedingErrors?.find((p) => typeof p.number === 'number') ?? thrown;
   const number = typeof err.number === 'number' ? err.number : undefined;
   const code = err.code ?? err.originalError?.code;
+  // a connection the driver lost mid-request ends the request with `aborted` or a closed-connection code
   const transient =
     (number !== undefined && TRANSIENT_SQL_ERRORS.has(number)) ||
-    (code !== undefined && TRANSIENT_DRIVER_CODES.has(code));
+    (code !== undefined && TRANSIENT_DRIVER_CODES.has(code)) ||
+    (number === undefined &&
+      code !== 'ELOGIN' &&
+      /\baborted\b|connection (is )?closed/i.test(err.message ?? ''));
   const advice =
     number !== undefined
       ? sqlAdvice(number)
@@ -80,30 +91,39 @@ function classify(e: unknown): SqlStepError {
 }
 
 export interface SessionOptions {
-  /** Attempts for a transient failure (default 4). */
-  attempts?: number;
-  /** First backoff (ms), doubled per attempt. */
-  backoffMs?: number;
+  /** Tries for a transient failure. */
+  attempts: number;
+  /** First backoff (ms), doubled per try. */
+  backoffMs: number;
+  /** Where hosts are reached. */
+  hostMap: HostMap;
   requestTimeoutMs?: number;
 }
 
 export class SqlSession {
-  private pool: sql.ConnectionPool | undefined;
+  private pool: Promise<sql.ConnectionPool> | undefined;
   constructor(
     private readonly target: SqlTarget,
     private readonly password: string,
-    private readonly options: SessionOptions = {},
+    private readonly options: SessionOptions,
   ) {}
 
-  private async connect(): Promise<sql.ConnectionPool> {
-    if (this.pool?.connected) return this.pool;
-    await this.pool?.close().catch(() => undefined);
-    const file = settings().MILINK_LOCAL_CONNECTION_FILE;
-    const where = resolveSqlServer(
-      file ? readLocalEstate(file) : undefined,
-      this.target.host,
-      this.target.port,
-    );
+  /** The shared pool; one connect at a time, and a new pool only when the last one could not connect. */
+  private connect(): Promise<sql.ConnectionPool> {
+    if (!this.pool) {
+      const pool = this.open();
+      this.pool = pool;
+      pool.catch(() => {
+        if (this.pool === pool) this.pool = undefined;
+      });
+    }
+    return this.pool;
+  }
+
+  private async open(): Promise<sql.ConnectionPool> {
+    const host = this.target.host.toLowerCase();
+    const where = this.options.hostMap.get(`${host}:${this.target.port}`) ??
+      this.options.hostMap.get(host) ?? { server: this.target.host, port: this.target.port };
     const pool = new sql.ConnectionPool({
       server: where.server,
       port: where.port,
@@ -112,7 +132,7 @@ export class SqlSession {
       database: 'master',
       connectionTimeout: 15_000,
       requestTimeout: this.options.requestTimeoutMs ?? 120_000,
-      pool: { max: 2, min: 0, idleTimeoutMillis: 30_000 },
+      pool: { max: 4, min: 0, idleTimeoutMillis: 30_000 },
       options: {
         encrypt: this.target.encrypt,
         trustServerCertificate: this.target.trustServerCertificate,
@@ -120,23 +140,21 @@ export class SqlSession {
         ...(where.server !== this.target.host && this.target.encrypt ? { serverName: this.target.host } : {}),
       },
     });
-    this.pool = pool;
+    // a pool error (a connection lost while idle) is the pool's to heal: it validates before lending
+    pool.on('error', () => undefined);
     await pool.connect();
     return pool;
   }
 
   private async withRetry<T>(work: (pool: sql.ConnectionPool) => Promise<T>): Promise<T> {
-    const attempts = this.options.attempts ?? 4;
-    let backoff = this.options.backoffMs ?? 500;
+    let backoff = this.options.backoffMs;
     for (let attempt = 1; ; attempt++) {
       try {
         return await work(await this.connect());
       } catch (e) {
         const error = classify(e);
-        if (!error.transient || attempt >= attempts) throw error;
-        await this.pool?.close().catch(() => undefined);
-        this.pool = undefined;
-        await new Promise((r) => setTimeout(r, backoff));
+        if (!error.transient || attempt >= this.options.attempts) throw error;
+        if (backoff > 0) await new Promise((r) => setTimeout(r, backoff));
         backoff *= 2;
       }
     }
@@ -173,7 +191,8 @@ export class SqlSession {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close().catch(() => undefined);
+    const pool = this.pool;
     this.pool = undefined;
+    await pool?.then((p) => p.close()).catch(() => undefined);
   }
 }

@@ -44,12 +44,15 @@ describe('a long wait continues as new generations of the same orchestration', (
     expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
     expect(status.output.health.healthy).toBe(true);
     // the reports of the steps done before the wait survive the generations
-    expect(status.output.reports.map((r: { steps: string[] }) => r.steps[0])).toEqual(
+    expect(status.output.reports.map((r: { step: string }) => r.step)).toEqual(
       expect.arrayContaining(['prepare-database', 'master-key', 'create-link', 'first-log-backup']),
     );
     const full = await bed.host.client.getStatus(id, { showHistory: true });
-    const history = (full?.history ?? []) as Array<{ EventType: number; Name?: string }>;
-    const polls = history.filter((e) => e.EventType === 4 && e.Name === 'observeLink').length;
+    const history = (full?.history ?? []) as Array<{ EventType: number; Name?: string; Input?: string }>;
+    const polls = history.filter(
+      (e) =>
+        e.EventType === 4 && e.Name === 'runStep' && JSON.parse(e.Input ?? '{}').step === 'wait-for-link',
+    ).length;
     // the last generation started in the wait: no step activity, at most one generation's polls
     expect(history.some((e) => e.EventType === 4 && e.Name === 'preflight')).toBe(false);
     expect(polls).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalHost, type LocalHost } from '../../local/host/host.js';
+import { FAST_RETRY_SETTINGS, milinkSettingsFor } from '../../local/host/milink-settings.js';
 import { VirtualClock } from '../../local/sim/clock.js';
 import { startEstate, type EstateSpec, type RunningEstate } from '../../local/sim/estate/estate.js';
 import sql from 'mssql';
@@ -63,17 +64,15 @@ export async function startBed(opts: BedOptions = {}): Promise<Bed> {
   const clock = new VirtualClock('2026-11-22T08:00:00Z');
   const estate = await startEstate(opts.spec ?? demoSpec(), { clock, retryAfterSeconds: 0 });
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'milink-e2e-'));
-  const connectionFile = join(dir, `estate-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(connectionFile, JSON.stringify(estate.connection));
+  const settingsDir = mkdtempSync(join(dir, 'estate-'));
   const logs: string[] = [];
   const host = await startLocalHost({
     stateDir: join(dir, 'host'),
     clock,
     queues: opts.queues ?? false,
     env: {
-      MILINK_ARM_ENDPOINT: estate.connection.arm.endpoint,
-      MILINK_KEYVAULT_URL: estate.connection.keyVault.url,
-      MILINK_LOCAL_CONNECTION_FILE: connectionFile,
+      ...milinkSettingsFor(estate.connection, settingsDir),
+      ...FAST_RETRY_SETTINGS,
       MILINK_POLL_INTERVAL_SECONDS: '15',
       MILINK_LINK_DEADLINE_HOURS: '2',
       ...opts.env,
@@ -254,17 +253,14 @@ export interface HostOnEstateOptions {
  * can stop it between two steps and start another on the same state directory and the same estate.
  */
 export async function startHostOn(estate: RunningEstate, opts: HostOnEstateOptions): Promise<Bed> {
-  const connectionFile = join(opts.dir, 'estate-connection.json');
-  writeFileSync(connectionFile, JSON.stringify(estate.connection));
   const logs: string[] = [];
   const host = await startLocalHost({
     stateDir: join(opts.dir, 'host'),
     clock: opts.clock,
     queues: false,
     env: {
-      MILINK_ARM_ENDPOINT: estate.connection.arm.endpoint,
-      MILINK_KEYVAULT_URL: estate.connection.keyVault.url,
-      MILINK_LOCAL_CONNECTION_FILE: connectionFile,
+      ...milinkSettingsFor(estate.connection, opts.dir),
+      ...FAST_RETRY_SETTINGS,
       MILINK_POLL_INTERVAL_SECONDS: '15',
       MILINK_LINK_DEADLINE_HOURS: '2',
       ...opts.env,

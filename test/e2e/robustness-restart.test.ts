@@ -16,13 +16,14 @@
  * chosen on the estate's side, restarted each time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApp, type Registration } from '../../local/host/capture.js';
+import { FAST_RETRY_SETTINGS, milinkSettingsFor } from '../../local/host/milink-settings.js';
 import { RealClock, VirtualClock } from '../../local/sim/clock.js';
 import { startEstate, type EstateSpec, type RunningEstate } from '../../local/sim/estate/estate.js';
 import type { JournalEntry } from '../../local/sim/sqlserver/server.js';
@@ -52,7 +53,9 @@ beforeAll(async () => {
   for (const reg of regs.filter((r) => r.kind === 'activity')) {
     const original = reg.handler;
     wrapped.push({ reg, original });
-    reg.handler = (input, context) => gate(reg.name, () => Promise.resolve(original(input, context)));
+    // runStep runs any runbook step: the gate names the step it runs
+    reg.handler = (input, context) =>
+      gate((input as { step?: string }).step ?? reg.name, () => Promise.resolve(original(input, context)));
   }
 });
 
@@ -62,7 +65,7 @@ afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.allSettled(hosts.map((h) => h.close()));
   await Promise.allSettled(estates.map((e) => e.close()));
-  const { closeAllSessions } = await import('../../src/activities/common.js');
+  const { closeAllSessions } = await import('../../src/activities/io.js');
   await closeAllSessions();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -283,9 +286,9 @@ describe('createLink survives its host being stopped between any two steps', () 
     const run = await uninterrupted(SQL_PRIMARY);
     baselines.set(SQL_PRIMARY.name, { activities: run.activities, state: run.state });
     expect(run.activities[0]).toBe('preflight');
-    expect(run.activities).toContain('startLink');
-    expect(run.activities.filter((a) => a === 'observeLink').length).toBeGreaterThanOrEqual(2);
-    expect(run.activities.at(-1)).toBe('firstLogBackup');
+    expect(run.activities).toContain('create-link');
+    expect(run.activities.filter((a) => a === 'wait-for-link').length).toBeGreaterThanOrEqual(2);
+    expect(run.activities.at(-1)).toBe('first-log-backup');
     expect(run.state.links).toEqual(['DAG1_SalesDb']);
     expect(run.state.linkHealthy).toBe(true);
     expect(run.state.regrants).toBe(0);
@@ -314,7 +317,7 @@ describe('createLink survives its host being stopped between any two steps', () 
     const run = await uninterrupted(variant);
     baselines.set(variant.name, { activities: run.activities, state: run.state });
     expect(run.activities[0]).toBe('preflight');
-    expect(run.activities).toContain('startLink');
+    expect(run.activities).toContain('create-link');
     expect(run.state.links).toEqual([variant.link]);
     expect(run.state.linkHealthy).toBe(true);
     expect(run.state.regrants).toBe(0);
@@ -329,7 +332,16 @@ describe('createLink survives its host being stopped between any two steps', () 
         const baseline = baselines.get(variant.name);
         expect(baseline, 'the reference run must pass first').toBeDefined();
         const total = baseline!.activities.length;
-        for (let at = 1; at <= total; at++) {
+        // every step once (its first activity), and the last look of the wait
+        const cuts = baseline!.activities
+          .map((name, i) => ({ name, at: i + 1 }))
+          .filter(
+            ({ name, at }) =>
+              baseline!.activities.indexOf(name) === at - 1 ||
+              at === baseline!.activities.lastIndexOf('wait-for-link') + 1,
+          )
+          .map(({ at }) => at);
+        for (const at of cuts) {
           const run = await runWithCut(variant, at, mode);
           const where = `${mode} activity ${at} (${run.cutName})`;
           expect(run.cutName, where).toBe(baseline!.activities[at - 1]);
@@ -341,7 +353,7 @@ describe('createLink survives its host being stopped between any two steps', () 
           expect(run.state.changes, where).toEqual(baseline!.state.changes);
           const grants = baseline!.state.changes.some((c) => /word:GRANT word:CREATE word:ANY/.test(c));
           expect(run.state.regrants, where).toBe(
-            grants && mode === 'after' && run.cutName === 'ensureAvailabilityGroup' ? 1 : 0,
+            grants && mode === 'after' && run.cutName === 'availability-group' ? 1 : 0,
           );
           expect(run.state.creates, where).toEqual(baseline!.state.creates);
           expect(run.state.trustPuts, where).toBe(baseline!.state.trustPuts);
@@ -405,12 +417,9 @@ describe('createLink survives SIGKILL of the host process', () => {
     const estate = await startEstate(demoSpec(), { clock: new RealClock(SCALE), retryAfterSeconds: 0 });
     estates.push(estate);
     const dir = tempDir();
-    const connectionFile = join(dir, 'estate-connection.json');
-    writeFileSync(connectionFile, JSON.stringify(estate.connection));
     const env = {
-      MILINK_ARM_ENDPOINT: estate.connection.arm.endpoint,
-      MILINK_KEYVAULT_URL: estate.connection.keyVault.url,
-      MILINK_LOCAL_CONNECTION_FILE: connectionFile,
+      ...milinkSettingsFor(estate.connection, dir),
+      ...FAST_RETRY_SETTINGS,
       MILINK_POLL_INTERVAL_SECONDS: '15',
       MILINK_LINK_DEADLINE_HOURS: '2',
     };

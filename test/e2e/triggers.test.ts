@@ -206,8 +206,8 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
     expect(changesIn(second).map((e) => e.text)).toEqual([]);
     expect(armChanges(bed, armFrom)).toEqual([]);
     // Every step reports that it found what it needed and changed nothing.
-    for (const report of status.output.reports as Array<{ steps: string[]; changed: string[] }>)
-      expect(report.changed, report.steps.join(',')).toEqual([]);
+    for (const report of status.output.reports as Array<{ step: string; changed: string[] }>)
+      expect(report.changed, report.step).toEqual([]);
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * The ARM actions milink's identity needs on a managed instance: the actions of every request its
- * request builders make (src/azure/arm-requests.ts `armActionsUsed`), plus reading the status of the
+ * The ARM actions milink's identity needs on a managed instance: the actions of every request the registered
+ * operations' steps and checks send (src/runbook/operations.ts `armActionsUsed`), plus reading the status of the
  * long-running operations those requests start.
  */
 import { existsSync } from 'node:fs';
 
-const armRequestsModule = new URL('../../src/azure/arm-requests.ts', import.meta.url);
+const armRequestsModule = new URL('../../src/runbook/operations.ts', import.meta.url);
 
 /**
  * Until src/azure/arm-requests.ts exists: the actions of the runbook's ARM steps and issue 6's
@@ -54,14 +54,14 @@ export interface ActionsUsed {
 }
 
 export async function loadActionsUsed(): Promise<ActionsUsed> {
-  let source = 'the interim list in test/infra/arm-actions.ts (src/azure/arm-requests.ts does not exist yet)';
+  let source = 'the interim list in test/infra/arm-actions.ts (src/runbook/operations.ts does not exist yet)';
   let built: readonly string[] = INTERIM_ACTIONS;
   if (existsSync(armRequestsModule)) {
-    const mod = (await import(armRequestsModule.href)) as { armActionsUsed?: readonly string[] };
-    if (!Array.isArray(mod.armActionsUsed))
-      throw new Error('src/azure/arm-requests.ts does not export armActionsUsed');
-    built = mod.armActionsUsed;
-    source = 'src/azure/arm-requests.ts';
+    const mod = (await import(armRequestsModule.href)) as { armActionsUsed?: () => readonly string[] };
+    if (typeof mod.armActionsUsed !== 'function')
+      throw new Error('src/runbook/operations.ts does not export armActionsUsed()');
+    built = mod.armActionsUsed();
+    source = 'src/runbook/operations.ts';
   }
   return { source, actions: [...new Set([...built, ...operationStatusActions(built)])] };
 }

@@ -7,7 +7,7 @@ import { appSettingNames, parseInfra, readInfraSources } from './infra-model.js'
 const localSettingsFile = new URL('../../local.settings.example.json', import.meta.url);
 
 function realInputs(sources = readInfraSources()): ContractInputs {
-  const localOnly = (config as Record<string, unknown>).localOnlySettingNames;
+  const localOnly = (config as Record<string, unknown>).optionalSettingNames;
   const example = JSON.parse(readFileSync(localSettingsFile, 'utf8')) as { Values?: Record<string, unknown> };
   return {
     settingNames: config.settingNames,

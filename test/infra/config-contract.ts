@@ -3,7 +3,7 @@
  *
  * - every setting milink reads in Azure (`settingNames` of src/config.ts) is set by infra/'s app
  *   settings and listed in local.settings.example.json;
- * - every local-only setting (`localOnlySettingNames`: pointing milink at the simulated estate) is
+ * - every optional setting (`optionalSettingNames`: private-cloud endpoints and retry tuning, with defaults) is
  *   listed in local.settings.example.json and never set by infra/;
  * - every app setting infra/ sets is read by milink or is a documented platform setting;
  * - every setting local.settings.example.json lists is read by milink, local-only, or a platform
@@ -45,7 +45,7 @@ export function isPlatformSetting(name: string): boolean {
 export interface ContractInputs {
   /** Settings milink reads in Azure (src/config.ts `settingNames`). */
   settingNames: readonly string[];
-  /** Settings only the local host sets (src/config.ts `localOnlySettingNames`; empty if absent). */
+  /** Settings only the local host sets (src/config.ts `optionalSettingNames`; empty if absent). */
   localOnlySettingNames: readonly string[];
   /** App settings the infrastructure sets (parsed from infra/*.bicep). */
   infraAppSettings: readonly string[];

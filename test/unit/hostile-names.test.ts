@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../src/link/errors.js';
-import { buildPlan } from '../../src/link/plan.js';
+import { createLink } from '../../src/runbook/operations/create-link.js';
+import { buildPlan } from '../../src/runbook/plan.js';
 import { parseLinkRequest } from '../../src/link/request.js';
 import { quoteIdentifier, quoteLiteral, SqlQuotingError } from '../../src/sql/quote.js';
 import { tokenize } from '../helpers/tsql-tokens.js';
@@ -44,7 +45,7 @@ const hostile = [
 
 /** Token kinds and, for names and literals, whether they carry the database name, for a whole plan. */
 function shape(database: string, initialPrimary: string) {
-  const plan = buildPlan(parseLinkRequest(request(database, { initialPrimary }), now));
+  const plan = buildPlan(createLink, parseLinkRequest(request(database, { initialPrimary }), now));
   return plan.steps.flatMap((s) => (s.tsql ?? []).map((batch) => tokenize(batch)));
 }
 
@@ -91,12 +92,12 @@ describe('hostile database names stay one identifier or one literal in every bat
   });
 
   it('derived names from hostile database names follow their rules', () => {
-    const plan = buildPlan(parseLinkRequest(request("x'); DROP--"), now));
+    const plan = buildPlan(createLink, parseLinkRequest(request("x'); DROP--"), now));
     expect(plan.names.link).toMatch(/^[#a-zA-Z_][\w@#$]*$/);
     expect(plan.names.availabilityGroup).toMatch(/^[#A-Za-z_][\w@#$-]*$/);
     expect(plan.names.link.length).toBeLessThanOrEqual(128);
     expect(plan.notes.join('\n')).toContain(`names.link = ${plan.names.link}`);
-    const long = buildPlan(parseLinkRequest(request('L'.repeat(128)), now));
+    const long = buildPlan(createLink, parseLinkRequest(request('L'.repeat(128)), now));
     expect(long.names.link.length).toBe(128);
     expect(long.names.instanceAvailabilityGroup.length).toBe(128);
     expect(long.names.instanceAvailabilityGroup).not.toBe(long.names.availabilityGroup);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_VERSION, armActionFor, armActionsUsed } from '../../src/azure/arm-requests.js';
+import { API_VERSION, armActionFor } from '../../src/azure/arm-requests.js';
 import { main, type CliIo } from '../../src/cli/main.js';
-import { buildPlan, planToJson, renderScript, STEP_IDS } from '../../src/link/plan.js';
+import { armActionsUsed } from '../../src/runbook/operations.js';
+import { createLink } from '../../src/runbook/operations/create-link.js';
+import { buildPlan, planToJson, renderScript } from '../../src/runbook/plan.js';
 import { parseLinkRequest } from '../../src/link/request.js';
 import { fillVariables } from '../../src/sql/quote.js';
 import { variables } from '../../src/sql/statements.js';
@@ -29,11 +31,11 @@ function captureIo(): CliIo & { stdout: string; stderr: string } {
 }
 
 describe('plan', () => {
-  const plan = buildPlan(parseLinkRequest(example, now));
+  const plan = buildPlan(createLink, parseLinkRequest(example, now));
 
   it('has the runbook steps in order, with stable ids', () => {
     const ids = plan.steps.map((s) => s.id);
-    expect(ids).toEqual(STEP_IDS.filter((id) => ids.includes(id)));
+    expect(ids).toEqual(createLink.steps.map((s) => s.id).filter((id) => ids.includes(id)));
     expect(ids).toEqual([
       'read-managed-instance',
       'prepare-database',
@@ -97,7 +99,7 @@ describe('plan', () => {
     delete r.sqlServer.serverName;
     delete r.managedInstance.fqdn;
     delete r.names;
-    const p = buildPlan(parseLinkRequest(r, now));
+    const p = buildPlan(createLink, parseLinkRequest(r, now));
     const script = renderScript(p);
     expect(script).toContain('CREATE CERTIFICATE [$(CertificateName)]');
     expect(script).toContain('tcp://$(ManagedInstanceFqdn):5022;Server=[mi-prod]');
@@ -119,13 +121,18 @@ describe('plan', () => {
     ).toThrow();
   });
 
-  it('ARM actions are derived from the builders', () => {
-    expect(armActionsUsed).toContain('Microsoft.Sql/managedInstances/read');
-    expect(armActionsUsed).toContain('Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write');
-    expect(armActionsUsed).toContain(
+  it('ARM actions are derived from the registered operations (only what they send)', () => {
+    expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/read');
+    expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write');
+    expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/serverTrustCertificates/read');
+    // no registered operation fails over, changes roles or deletes yet: least privilege leaves them out
+    expect(armActionsUsed()).not.toContain(
       'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/failover/action',
     );
-    expect(armActionsUsed).toContain('Microsoft.Sql/managedInstances/endpointCertificates/read');
+    expect(armActionsUsed()).not.toContain(
+      'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/delete',
+    );
+    expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/endpointCertificates/read');
     expect(
       armActionFor({
         method: 'DELETE',

@@ -1,8 +1,24 @@
 import { expect, it } from 'vitest';
-import { buildPlan, stepStatements } from '../../src/link/plan.js';
+import { linkContext } from '../../src/runbook/context.js';
+import { createLink } from '../../src/runbook/operations/create-link.js';
+import { buildPlan as buildOperationPlan } from '../../src/runbook/plan.js';
+import type { EstateFacts } from '../../src/runbook/step.js';
 import { parseLinkRequest, type LinkRequest } from '../../src/link/request.js';
 import { ROOT_CERTIFICATES } from '../../src/sql/roots.js';
 import * as sql from '../../src/sql/statements.js';
+
+const buildPlan = (request: LinkRequest) => buildOperationPlan(createLink, request);
+/** A step's rendered T-SQL batches by name (the step objects of createLink). */
+function stepStatements(request: LinkRequest, facts: EstateFacts) {
+  const l = linkContext(request, facts);
+  const tsql = (id: string) => createLink.steps.find((st) => st.id === id)!.render(l).tsql ?? {};
+  return {
+    prepareDatabase: () => [tsql('prepare-database').recovery!, tsql('prepare-database').backup!],
+    mirroringEndpoint: () => Object.values(tsql('mirroring-endpoint')),
+    availabilityGroup: () => Object.values(tsql('availability-group')),
+    distributedAvailabilityGroup: () => [tsql('distributed-availability-group').create!],
+  };
+}
 import { describeWithReference, fill, hasReference, runbookSlice, runbookText } from '../helpers/runbook.js';
 import { canonical, KEYWORDS, tokenize, type Token } from '../helpers/tsql-tokens.js';
 

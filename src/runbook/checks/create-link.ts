@@ -26,7 +26,12 @@ export const instanceChecks = defineCheck({
         'correct managedInstance.fqdn or leave it out',
       );
     if (instance.state && instance.state !== 'Ready')
-      io.fail('instance-ready', 'azure', `managed instance ${mi.name} is ${instance.state}, not Ready`, 'wait until the instance is Ready, then re-run');
+      io.fail(
+        'instance-ready',
+        'azure',
+        `managed instance ${mi.name} is ${instance.state}, not Ready`,
+        'wait until the instance is Ready, then re-run',
+      );
     const policy = instance.databaseFormat ?? 'AlwaysUpToDate';
     if (io.request.failoverMode === 'Manual' && policy === 'AlwaysUpToDate')
       io.fail(
@@ -59,12 +64,27 @@ export const sqlServerChecks = defineCheck({
     if (!info) return;
     const r = io.request;
     if (!info.isSysadmin)
-      io.fail('sysadmin', 'sqlserver', `login ${r.sqlServer.login} is not a member of sysadmin`, 'milink needs a sysadmin login (see docs/deploy.md)');
+      io.fail(
+        'sysadmin',
+        'sqlserver',
+        `login ${r.sqlServer.login} is not a member of sysadmin`,
+        'milink needs a sysadmin login (see docs/deploy.md)',
+      );
     const min = info.year !== undefined ? MIN_BUILD[info.year] : undefined;
     if (!min)
-      io.fail('version', 'sqlserver', `SQL Server ${info.productVersion} is not supported by the link`, 'use SQL Server 2016 SP3 or later');
+      io.fail(
+        'version',
+        'sqlserver',
+        `SQL Server ${info.productVersion} is not supported by the link`,
+        'use SQL Server 2016 SP3 or later',
+      );
     else if (info.build < min.build)
-      io.fail('version', 'sqlserver', `SQL Server ${info.productVersion} is older than ${min.label}`, `update SQL Server to at least ${min.label}`);
+      io.fail(
+        'version',
+        'sqlserver',
+        `SQL Server ${info.productVersion} is older than ${min.label}`,
+        `update SQL Server to at least ${min.label}`,
+      );
     for (const p of versionProblems(r, info.year, info.build, `SQL Server ${info.productVersion}`))
       io.fail('version', 'sqlserver', p.message, p.advice);
     if (r.sqlServer.version !== undefined && info.year !== undefined && r.sqlServer.version !== info.year)
@@ -108,9 +128,16 @@ export const databaseChecks = defineCheck({
     const db = await io.database();
     if (!io.link.sqlPrimary) {
       if (!db) return;
-      const requested = deriveNames({ database: r.database, serverName: r.sqlServer.serverName, names: r.names });
+      const requested = deriveNames({
+        database: r.database,
+        serverName: r.sqlServer.serverName,
+        names: r.names,
+      });
       const inOurAg = (await io.groups()).some(
-        (g) => !g.isDistributed && sameName(g.name, requested.availabilityGroup) && g.databases.some((d) => sameName(d, db.name)),
+        (g) =>
+          !g.isDistributed &&
+          sameName(g.name, requested.availabilityGroup) &&
+          g.databases.some((d) => sameName(d, db.name)),
       );
       if (!inOurAg)
         io.fail(
@@ -122,21 +149,61 @@ export const databaseChecks = defineCheck({
       return;
     }
     if (!db) {
-      io.fail('database', 'sqlserver', `database ${r.database} does not exist on SQL Server`, 'check the database name (it is case-sensitive on some collations)');
+      io.fail(
+        'database',
+        'sqlserver',
+        `database ${r.database} does not exist on SQL Server`,
+        'check the database name (it is case-sensitive on some collations)',
+      );
       return;
     }
-    if (db.databaseId <= 4) io.fail('database', 'sqlserver', `${r.database} is a system database`, 'the link replicates user databases only');
-    if (db.state !== 'ONLINE') io.fail('database', 'sqlserver', `database ${r.database} is ${db.state}`, 'bring the database online');
+    if (db.databaseId <= 4)
+      io.fail(
+        'database',
+        'sqlserver',
+        `${r.database} is a system database`,
+        'the link replicates user databases only',
+      );
+    if (db.state !== 'ONLINE')
+      io.fail('database', 'sqlserver', `database ${r.database} is ${db.state}`, 'bring the database online');
     if (db.logFiles !== 1)
-      io.fail('database', 'sqlserver', `database ${r.database} has ${db.logFiles} log files`, 'the link needs exactly one log file', 'ManagedInstanceLinkSourceDbHasMultipleLogFiles');
+      io.fail(
+        'database',
+        'sqlserver',
+        `database ${r.database} has ${db.logFiles} log files`,
+        'the link needs exactly one log file',
+        'ManagedInstanceLinkSourceDbHasMultipleLogFiles',
+      );
     if (db.filestream)
-      io.fail('database', 'sqlserver', `database ${r.database} uses FILESTREAM`, 'databases with FILESTREAM cannot be linked', 'ManagedInstanceLinkSourceDbHasFilestream');
+      io.fail(
+        'database',
+        'sqlserver',
+        `database ${r.database} uses FILESTREAM`,
+        'databases with FILESTREAM cannot be linked',
+        'ManagedInstanceLinkSourceDbHasFilestream',
+      );
     if (db.memoryOptimized)
-      io.fail('database', 'sqlserver', `database ${r.database} has a memory-optimized filegroup`, 'databases with In-Memory OLTP cannot be linked', 'ManagedInstanceLinkSourceDbHasHekatonFile');
+      io.fail(
+        'database',
+        'sqlserver',
+        `database ${r.database} has a memory-optimized filegroup`,
+        'databases with In-Memory OLTP cannot be linked',
+        'ManagedInstanceLinkSourceDbHasHekatonFile',
+      );
     if (db.recoveryModel !== 'FULL')
-      io.warn('recovery-model', 'sqlserver', `database ${r.database} is in ${db.recoveryModel} recovery`, 'prepare-database sets FULL recovery and takes a full backup');
+      io.warn(
+        'recovery-model',
+        'sqlserver',
+        `database ${r.database} is in ${db.recoveryModel} recovery`,
+        'prepare-database sets FULL recovery and takes a full backup',
+      );
     else if (!db.hasFullBackup)
-      io.warn('backup-chain', 'sqlserver', `database ${r.database} has no full backup in FULL recovery (error 1475 otherwise)`, 'prepare-database takes one');
+      io.warn(
+        'backup-chain',
+        'sqlserver',
+        `database ${r.database} has no full backup in FULL recovery (error 1475 otherwise)`,
+        'prepare-database takes one',
+      );
   },
 });
 
@@ -146,7 +213,11 @@ export const nameChecks = defineCheck({
   async run(io) {
     if (!(await io.server())) return;
     const r = io.request;
-    const requested = deriveNames({ database: r.database, serverName: r.sqlServer.serverName, names: r.names });
+    const requested = deriveNames({
+      database: r.database,
+      serverName: r.sqlServer.serverName,
+      names: r.names,
+    });
     const groups = await io.groups();
     const db = await io.database();
     const plain = groups.filter((g) => !g.isDistributed);
@@ -161,7 +232,8 @@ export const nameChecks = defineCheck({
           `leave names.availabilityGroup out (milink reuses ${holding.name}) or give ${holding.name}`,
         );
       agName = holding.name;
-      if (holding.name !== requested.availabilityGroup) io.facts.names = { ...io.facts.names, availabilityGroup: holding.name };
+      if (holding.name !== requested.availabilityGroup)
+        io.facts.names = { ...io.facts.names, availabilityGroup: holding.name };
     } else {
       const taken = plain.find((g) => sameName(g.name, agName));
       if (taken && io.link.sqlPrimary && !taken.databases.some((d) => sameName(d, r.database)))
@@ -237,7 +309,11 @@ export const instanceLinkChecks = defineCheck({
     if (!links) return;
     const r = io.request;
     const name = io.link.names.link;
-    const requested = deriveNames({ database: r.database, serverName: r.sqlServer.serverName, names: r.names });
+    const requested = deriveNames({
+      database: r.database,
+      serverName: r.sqlServer.serverName,
+      names: r.names,
+    });
     const ours = links.find((l) => sameName(l.name, name));
     if (!ours && links.length >= LINKS_PER_INSTANCE)
       io.fail(
@@ -247,7 +323,9 @@ export const instanceLinkChecks = defineCheck({
         'drop links that are no longer needed or use another instance',
       );
     const agClash = links.find(
-      (l) => !sameName(l.name, name) && sameName(l.properties?.instanceAvailabilityGroupName, requested.instanceAvailabilityGroup),
+      (l) =>
+        !sameName(l.name, name) &&
+        sameName(l.properties?.instanceAvailabilityGroupName, requested.instanceAvailabilityGroup),
     );
     if (agClash)
       io.fail(

@@ -41,7 +41,9 @@ export const availabilityGroup = defineStep<GroupObservation>({
     return ag ? { ag, dagExists, grantPending } : { dagExists, grantPending };
   },
   needed: (o) => !o.ag || o.grantPending,
-  found: (o) => [`availability group ${o.ag!.name}${o.ag!.databases.length ? ` with ${o.ag!.databases.join(', ')}` : ''}`],
+  found: (o) => [
+    `availability group ${o.ag!.name}${o.ag!.databases.length ? ` with ${o.ag!.databases.join(', ')}` : ''}`,
+  ],
   async act(io, o) {
     const out = report(this.id);
     const { create, grant } = this.render(io.link).tsql!;

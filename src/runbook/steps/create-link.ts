@@ -27,7 +27,8 @@ export const createLink = defineStep<{ exists: boolean }>({
   id: 'create-link',
   scope: 'link',
   target: 'azure',
-  title: (l) => `Create the link ${l.names.link} on ${l.mi.name} (instance ${l.sqlPrimary ? 'secondary' : 'primary'})`,
+  title: (l) =>
+    `Create the link ${l.names.link} on ${l.mi.name} (instance ${l.sqlPrimary ? 'secondary' : 'primary'})`,
   reads: (l) => ({ link: arm.getLink(l.mi, l.names.link) }),
   render: (l) => ({ arm: { create: arm.putLink(l.mi, l.names.link, linkProperties(l)) } }),
   async inspect(io) {
@@ -35,7 +36,12 @@ export const createLink = defineStep<{ exists: boolean }>({
     const existing = await io.arm.send(request);
     if (existing.status === 404) return { exists: false };
     if (existing.status >= 400)
-      throw ArmError.fromResponse(existing.status, existing.json, `reading link ${io.link.names.link}`, request);
+      throw ArmError.fromResponse(
+        existing.status,
+        existing.json,
+        `reading link ${io.link.names.link}`,
+        request,
+      );
     const props = asLinkResource(existing.json)?.properties;
     const wanted = linkProperties(io.link);
     const same =

@@ -18,7 +18,10 @@ function ready(l: LinkContext, e: catalog.EndpointInfo): boolean {
  * An existing endpoint on another port than the request's: changing its port would break the availability groups
  * that use it, so milink refuses (preflight, before any change, and this step).
  */
-export function endpointPortProblem(l: LinkContext, e: catalog.EndpointInfo | null | undefined): StepProblem | undefined {
+export function endpointPortProblem(
+  l: LinkContext,
+  e: catalog.EndpointInfo | null | undefined,
+): StepProblem | undefined {
   if (!e || e.port === l.request.sqlServer.endpointPort) return undefined;
   const moved = sql.endpointUrl(l.request.sqlServer.endpointAddress, e.port);
   return new StepProblem(
@@ -38,7 +41,10 @@ export const mirroringEndpoint = defineStep<{ endpoint: catalog.EndpointInfo | n
     `Mirroring endpoint on port ${l.request.sqlServer.endpointPort}, certificate authentication and AES`,
   render(l): Rendered {
     const existing = l.facts.endpoint;
-    if (!existing) return { tsql: { create: sql.createEndpoint(l.request.sqlServer.endpointPort, l.names.certificateRef) } };
+    if (!existing)
+      return {
+        tsql: { create: sql.createEndpoint(l.request.sqlServer.endpointPort, l.names.certificateRef) },
+      };
     if (ready(l, existing)) return {};
     return {
       tsql: {
@@ -58,7 +64,9 @@ export const mirroringEndpoint = defineStep<{ endpoint: catalog.EndpointInfo | n
     return { endpoint, ready: endpoint !== null && ready(io.link, endpoint) };
   },
   needed: (o) => !o.ready,
-  found: (o) => [`endpoint ${o.endpoint!.name} on ${o.endpoint!.port}: started, certificate authentication, AES`],
+  found: (o) => [
+    `endpoint ${o.endpoint!.name} on ${o.endpoint!.port}: started, certificate authentication, AES`,
+  ],
   async act(io, { endpoint }) {
     const out = report(this.id);
     const problem = endpointPortProblem(io.link, endpoint);

@@ -27,13 +27,21 @@ export const readManagedInstance = defineStep<InstanceObservation>({
   render: (l): Rendered => ({
     arm: l.sqlPrimary
       ? { instance: arm.getManagedInstance(l.mi) }
-      : ({ instance: arm.getManagedInstance(l.mi), database: arm.getManagedDatabase(l.mi, l.request.database) } as Record<string, arm.ArmRequest>),
+      : ({
+          instance: arm.getManagedInstance(l.mi),
+          database: arm.getManagedDatabase(l.mi, l.request.database),
+        } as Record<string, arm.ArmRequest>),
   }),
   async inspect(io: StepIo) {
     const requests = this.render(io.link).arm!;
     const instance = (
       (await io.arm.call(requests.instance!, `reading managed instance ${io.link.mi.name}`)).json as {
-        properties?: { fullyQualifiedDomainName?: string; collation?: string; state?: string; databaseFormat?: string };
+        properties?: {
+          fullyQualifiedDomainName?: string;
+          collation?: string;
+          state?: string;
+          databaseFormat?: string;
+        };
       }
     ).properties;
     const out: InstanceObservation = {
@@ -45,7 +53,12 @@ export const readManagedInstance = defineStep<InstanceObservation>({
     if (requests.database) {
       const db = await io.arm.send(requests.database);
       if (db.status >= 400 && db.status !== 404)
-        throw ArmError.fromResponse(db.status, db.json, `reading database ${io.request.database}`, requests.database);
+        throw ArmError.fromResponse(
+          db.status,
+          db.json,
+          `reading database ${io.request.database}`,
+          requests.database,
+        );
       out.databaseOnInstance = db.status !== 404;
     }
     return out;

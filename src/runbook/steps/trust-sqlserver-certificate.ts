@@ -30,24 +30,28 @@ export const trustSqlServerCertificate = defineStep<TrustObservation>({
   }),
   async inspect(io) {
     const cert = await readEndpointCertificate(io);
-    const list = await io.arm.call(this.reads!(io.link).trusted!, `listing certificates trusted by ${io.link.mi.name}`);
-    const ours = normaliseHex(cert.blob);
-    const trusted = ((list.json as { value?: Array<{ name: string; properties?: { publicBlob?: string } }> }).value ?? []).find(
-      (t) => {
-        try {
-          return t.properties?.publicBlob !== undefined && normaliseHex(t.properties.publicBlob) === ours;
-        } catch {
-          return false;
-        }
-      },
+    const list = await io.arm.call(
+      this.reads!(io.link).trusted!,
+      `listing certificates trusted by ${io.link.mi.name}`,
     );
+    const ours = normaliseHex(cert.blob);
+    const trusted = (
+      (list.json as { value?: Array<{ name: string; properties?: { publicBlob?: string } }> }).value ?? []
+    ).find((t) => {
+      try {
+        return t.properties?.publicBlob !== undefined && normaliseHex(t.properties.publicBlob) === ours;
+      } catch {
+        return false;
+      }
+    });
     return trusted ? { ...cert, trustedAs: trusted.name } : cert;
   },
   needed: (o) => o.trustedAs === undefined,
   found: (o) => [`the instance trusts ${o.name} as ${o.trustedAs}`],
   async act(io, o) {
     const out = report(this.id);
-    const upload = this.render(linkContext(io.request, { ...io.facts, sqlServerCertificate: o.blob })).arm!.upload!;
+    const upload = this.render(linkContext(io.request, { ...io.facts, sqlServerCertificate: o.blob })).arm!
+      .upload!;
     await io.arm.complete(upload, `uploading certificate ${o.name} to ${io.link.mi.name}`);
     out.changed.push(`${io.link.mi.name} now trusts ${o.name}`);
     return out;

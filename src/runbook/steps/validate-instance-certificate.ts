@@ -19,7 +19,12 @@ async function validate(io: StepIo): Promise<Validation> {
     await io.run(validateInstanceCertificate.render(io.link).tsql!.validate!);
     return { fqdn, valid: true };
   } catch (e) {
-    if (e instanceof SqlStepError && !e.transient && e.number !== undefined && CHAIN_INVALID_ERRORS.has(e.number))
+    if (
+      e instanceof SqlStepError &&
+      !e.transient &&
+      e.number !== undefined &&
+      CHAIN_INVALID_ERRORS.has(e.number)
+    )
       return { fqdn, valid: false, error: e };
     throw e;
   }

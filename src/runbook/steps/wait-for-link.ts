@@ -4,8 +4,8 @@ import { asLinkResource } from '../../azure/link-resource.js';
 import { sameName } from '../../link/names.js';
 import * as catalog from '../../sql/catalog.js';
 import { sqlAdvice } from '../../sql/errors.js';
-import { defineStep, StepProblem } from '../step.js';
-import { readConnection } from './verify-connection.js';
+import { defineStep, OwnedByStep, StepProblem } from '../step.js';
+import { readConnection, verifyConnection } from './verify-connection.js';
 
 /** One look at a link being created: the operation, ARM's view of the database, SQL Server's view of the replica. */
 export interface LinkObservation {
@@ -57,7 +57,12 @@ export const waitForLink = defineStep<LinkObservation>({
       const seen = await io.arm.lookAgain(put, `creating link ${name}`, io.operation);
       if (seen.status === 'failed' || seen.status === 'canceled') {
         const code = seen.error?.code ?? (seen.status === 'failed' ? 'Failed' : 'Canceled');
-        throw new StepProblem('azure', code, `creating link ${name}: ${seen.error?.message ?? seen.status}`, armAdvice(code));
+        throw new StepProblem(
+          'azure',
+          code,
+          `creating link ${name}: ${seen.error?.message ?? seen.status}`,
+          armAdvice(code),
+        );
       }
       if (seen.status === 'running') {
         obs.operation = 'InProgress';
@@ -91,11 +96,17 @@ export const waitForLink = defineStep<LinkObservation>({
         );
       }
     }
-    const connection = await readConnection(io);
+    // SQL Server's side is read with verify-connection's own query: an error there is that step's
+    const connection = await readConnection(io).catch((e: unknown) => {
+      throw new OwnedByStep(verifyConnection.id, e);
+    });
     if (connection) {
       obs.sqlServerConnectedState = connection.connectedState;
       if (connection.lastConnectErrorNumber)
-        obs.sqlServerLastError = { number: connection.lastConnectErrorNumber, message: connection.lastConnectError ?? '' };
+        obs.sqlServerLastError = {
+          number: connection.lastConnectErrorNumber,
+          message: connection.lastConnectError ?? '',
+        };
     }
     const seeding = await catalog.readSeeding(await io.sql(), io.request.database);
     if (seeding) obs.seeding = { transferredMb: seeding.transferredMb, databaseMb: seeding.databaseMb };
@@ -110,5 +121,9 @@ export const waitForLink = defineStep<LinkObservation>({
     return obs;
   },
   needed: (o) => !o.healthy,
-  found: (o) => [`link ${o.replicaState ?? ''} ${o.connectedState ?? ''} ${o.synchronizationHealth ?? ''}`.replace(/\s+/g, ' ').trim()],
+  found: (o) => [
+    `link ${o.replicaState ?? ''} ${o.connectedState ?? ''} ${o.synchronizationHealth ?? ''}`
+      .replace(/\s+/g, ' ')
+      .trim(),
+  ],
 });
