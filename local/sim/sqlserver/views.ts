@@ -156,8 +156,33 @@ const ENDPOINT_COLUMNS: Array<[string, SqlType]> = [
   ['is_admin_endpoint', T.bit],
 ];
 
+/**
+ * "sys.dm_hadr_database_replica_states": on the primary, a secondary database's row carries what was sent,
+ * received, hardened and redone, and the send and redo rates (KB/s); the primary's own row leaves them NULL.
+ * The stand-in keeps no history of rates: a queue is taken to drain within the lag, so the rate is queue ÷ lag
+ * (0 when the queue is empty, NULL while not connected).
+ */
+function secondaryFlow(r: SimServerState['databaseReplicaStates'][number]): {
+  lsn: bigint | null;
+  time: Date | null;
+  sendRate: bigint | null;
+  redoRate: bigint | null;
+} {
+  if (r.isPrimaryReplica || r.synchronizationState === 'NOT SYNCHRONIZING' || r.lastHardenedLsn === null)
+    return { lsn: null, time: null, sendRate: null, redoRate: null };
+  const seconds = Math.max(1, r.secondaryLagSeconds ?? 1);
+  const rate = (kb: number | null) => BigInt(Math.round((kb ?? 0) / seconds));
+  return {
+    lsn: r.lastHardenedLsn,
+    time: r.lastCommitTime,
+    sendRate: rate(r.logSendQueueSizeKb),
+    redoRate: rate(r.redoQueueSizeKb),
+  };
+}
+
 function hadrDbRow(ctx: ViewContext, r: SimServerState['databaseReplicaStates'][number]): Row {
   const db = ctx.state.databases.find((d) => d.name.toLowerCase() === r.databaseName.toLowerCase());
+  const flow = secondaryFlow(r);
   return {
     database_id: db ? db.databaseId : null,
     group_id: r.groupId,
@@ -177,18 +202,18 @@ function hadrDbRow(ctx: ViewContext, r: SimServerState['databaseReplicaStates'][
     suspend_reason_desc: null,
     recovery_lsn: null,
     truncation_lsn: null,
-    last_sent_lsn: null,
-    last_sent_time: null,
-    last_received_lsn: null,
-    last_received_time: null,
+    last_sent_lsn: flow.lsn,
+    last_sent_time: flow.time,
+    last_received_lsn: flow.lsn,
+    last_received_time: flow.time,
     last_hardened_lsn: r.lastHardenedLsn,
     last_hardened_time: r.lastCommitTime,
-    last_redone_lsn: null,
-    last_redone_time: null,
+    last_redone_lsn: flow.lsn,
+    last_redone_time: flow.time,
     log_send_queue_size: r.logSendQueueSizeKb === null ? null : BigInt(Math.round(r.logSendQueueSizeKb)),
-    log_send_rate: null,
+    log_send_rate: flow.sendRate,
     redo_queue_size: r.redoQueueSizeKb === null ? null : BigInt(Math.round(r.redoQueueSizeKb)),
-    redo_rate: null,
+    redo_rate: flow.redoRate,
     filestream_send_rate: null,
     end_of_log_lsn: r.isPrimaryReplica && db ? db.currentLsn : r.lastHardenedLsn,
     last_commit_lsn: r.lastCommitLsn,

@@ -138,6 +138,8 @@ describe('a generated estate of 100 SQL Servers, 10 instances and 1,000 links', 
         expect(r['is_suspended']).toBe(false);
         expect(Number(r['secondary_lag_seconds'])).toBeLessThanOrEqual(1);
         expect(r['last_hardened_lsn']).not.toBeNull();
+        // a caught-up, idle link: empty queues drained at 0 KB/s (NULL would mean "not connected")
+        expect({ send: r['log_send_rate'], redo: r['redo_rate'] }).toEqual({ send: '0', redo: '0' });
       }
       expect(seeding!.every((r) => r['current_state'] === 'COMPLETED')).toBe(true);
       expect(logspace!.length).toBeGreaterThanOrEqual(14); // 4 system + 10 user databases
