@@ -317,3 +317,17 @@ export function buildReport(input: SweepInput, opts: BuildReportOptions): Health
   };
   return healthReportSchema.parse(report);
 }
+
+/** A few lines for a terminal: the night's counts and every critical and warning finding. */
+export function formatSummary(report: HealthReport, maxLines = 20): string {
+  const s = report.summary;
+  const head =
+    `health ${report.date}: ${s.links} links (${s.healthy} healthy, ${s.unmanaged} unmanaged); ` +
+    `${s.critical} critical, ${s.warning} warning, ${s.info} info`;
+  const serious = report.findings.filter((f) => f.severity !== 'info');
+  const lines = serious
+    .slice(0, maxLines)
+    .map((f) => `  ${f.severity.padEnd(8)} ${f.link ?? f.target}: ${f.message}`);
+  if (serious.length > maxLines) lines.push(`  … and ${serious.length - maxLines} more`);
+  return [head, ...lines].join('\n');
+}

@@ -4,6 +4,7 @@ import prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
 import {
   buildReport,
+  formatSummary,
   healthReportJsonSchema,
   parseHealthReport,
   previousLinkStates,
@@ -115,6 +116,20 @@ describe('the health report', () => {
     );
     expect(JSON.stringify(r)).not.toContain('S3cr3t!');
     expect(r.servers[0]!.error).toContain('Password=[redacted]');
+  });
+
+  it('sums up the night in a few terminal lines, serious findings only', () => {
+    const r = buildReport(
+      healthyInput(({ server, input }) => {
+        db0(server).logUsedPercent = 95;
+        input.instances[0]!.links!.push({ ...healthyArmLink(), name: 'HandMade' });
+      }),
+      { thresholds: t },
+    );
+    expect(formatSummary(r).split('\n')).toEqual([
+      'health 2026-12-01: 2 links (1 healthy, 1 unmanaged); 1 critical, 0 warning, 1 info',
+      expect.stringMatching(/^ {2}critical mi-prod\/DAG1_SalesDb: The log of SalesDb is 95 % full/),
+    ]);
   });
 
   it('refuses a stored report of another shape', () => {
