@@ -103,3 +103,11 @@ export function findDatabase(
   const c = serverCollation(state);
   return state.databases.find((d) => sameName(d.name, name, c));
 }
+
+/**
+ * The key of a variable (or parameter) name: "Identifier Collation" — the identifiers for variables are in
+ * the instance's default collation, so on a _CS_ instance @Dag and @dag are two variables.
+ */
+export function variableKey(state: SimServerState, name: string): string {
+  return collationKey(name, serverCollation(state));
+}

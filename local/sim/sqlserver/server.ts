@@ -5,7 +5,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import { findDatabase, sameName, serverCollation } from './collation.js';
+import { findDatabase, sameName, serverCollation, variableKey } from './collation.js';
 import { SqlError, sqlError } from './errors.js';
 import type { SimServerState } from './model.js';
 import {
@@ -474,13 +474,13 @@ class Connection {
     const stmtTv: TV = stmt?.value ?? { v: null, t: T.nvarchar() };
     const bound = new Map<string, { type: TV['t']; value: TV }>();
     if (decl) {
-      for (const p of rest) bound.set(p.name.toLowerCase(), { type: p.value.t, value: p.value });
+      for (const p of rest) bound.set(variableKey(this.state, p.name), { type: p.value.t, value: p.value });
     }
     interp.runDynamic(toText(stmtTv) ?? '', decl ? bound : undefined);
     // output parameters come back as RETURNVALUE tokens, with the values the statement left in them
     return rest.flatMap((p, i) => {
       if (!p.output) return [];
-      const v = bound.get(p.name.toLowerCase())!;
+      const v = bound.get(variableKey(this.state, p.name))!;
       return [returnValueToken(i + 2, p.name, v.type, v.value.v, this.tds)];
     });
   }

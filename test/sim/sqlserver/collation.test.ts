@@ -69,6 +69,18 @@ describe('a case-sensitive instance', () => {
     expect(fine.recordsets[0]).toEqual([{ name: 'master' }]);
   });
 
+  it('keeps variables apart by case: @Dag is not @dag (137), in batches and in sp_executesql parameters', async () => {
+    s = await standIn({ serverName: 'CS06', collation: CS });
+    expect((await errorOf(s.batch('DECLARE @Dag int = 1; SELECT @dag AS x'))).number).toBe(137);
+    const both = await s.batch('DECLARE @Dag int = 1; DECLARE @dag int = 2; SELECT @Dag AS a, @dag AS b');
+    expect(both.recordsets[0]).toEqual([{ a: 1, b: 2 }]);
+    const exact = await s.pool.request().input('Name', sql.NVarChar, 'x').query('SELECT @Name AS v');
+    expect(exact.recordset).toEqual([{ v: 'x' }]);
+    expect(
+      (await errorOf(s.pool.request().input('Name', sql.NVarChar, 'x').query('SELECT @name AS v'))).number,
+    ).toBe(137);
+  });
+
   it('groups, de-duplicates and orders by the collation', async () => {
     s = await standIn({
       serverName: 'CS04',
@@ -151,5 +163,7 @@ describe('collations per database', () => {
     const r = await s.batch("SELECT DB_NAME() AS db; SELECT NAME FROM SYS.DATABASES WHERE NAME = N'SALESDB'");
     expect(r.recordsets[0]![0]!['db']).toBe('SalesDb');
     expect(r.recordsets[1]).toEqual([{ name: 'SalesDb' }]);
+    const v = await s.batch('DECLARE @Dag int = 1; SELECT @dag AS x');
+    expect(v.recordsets[0]).toEqual([{ x: 1 }]);
   });
 });

@@ -27,7 +27,7 @@ import { runDdl, type DdlEnv } from './ddl.js';
 import { productLevel, productUpdateLevel } from '../state.js';
 import { runDbcc, runProcedure } from './procedures.js';
 import { randomUUID } from 'node:crypto';
-import { collationKey, databaseCollation, findDatabase, type Collation } from '../collation.js';
+import { collationKey, databaseCollation, findDatabase, variableKey, type Collation } from '../collation.js';
 
 export interface Session {
   spid: number;
@@ -172,19 +172,19 @@ export class Interpreter {
       if (o.t === 'declare') {
         for (const v of o.vars as Array<{ name: string; type: TypeSpec; init?: Expr }>) {
           if (v.init) walk(v.init);
-          if (declared.has(v.name.toLowerCase())) throw sqlError(134, v.name);
-          declarations.set(v.name.toLowerCase(), v.type);
-          declared.add(v.name.toLowerCase());
+          if (declared.has(this.varKey(v.name))) throw sqlError(134, v.name);
+          declarations.set(this.varKey(v.name), v.type);
+          declared.add(this.varKey(v.name));
         }
         return;
       }
-      if (o.k === 'var' && typeof o.name === 'string' && !declared.has(o.name.toLowerCase()))
+      if (o.k === 'var' && typeof o.name === 'string' && !declared.has(this.varKey(o.name)))
         throw sqlError(137, o.name);
-      if (o.t === 'setvar' && typeof o.name === 'string' && !declared.has(o.name.toLowerCase()))
+      if (o.t === 'setvar' && typeof o.name === 'string' && !declared.has(this.varKey(o.name)))
         throw sqlError(137, o.name);
       if (Array.isArray(o.assigns))
         for (const a of o.assigns as Array<{ name: string }>)
-          if (!declared.has(a.name.toLowerCase())) throw sqlError(137, a.name);
+          if (!declared.has(this.varKey(a.name))) throw sqlError(137, a.name);
       if (
         o.t === 'createAg' &&
         this.state.version.year === 2016 &&
@@ -232,7 +232,7 @@ export class Interpreter {
         for (const v of s.vars) {
           const type = typeFromSpec(v.type, true);
           const value = v.init ? convert(this.eval(v.init, scope), type) : tv(null, type);
-          scope.vars.set(v.name.toLowerCase(), { type, value });
+          scope.vars.set(this.varKey(v.name), { type, value });
         }
         return;
       case 'setvar': {
@@ -365,6 +365,11 @@ export class Interpreter {
 
   private collationMemo: { database: string; collation: Collation } | null = null;
 
+  /** Variable names compare under the instance's collation ("Identifier Collation"). */
+  private varKey(name: string): string {
+    return variableKey(this.state, name);
+  }
+
   /** The current database's collation: string literals and comparisons follow it. */
   private collation(): Collation {
     const database = this.session.database;
@@ -374,7 +379,7 @@ export class Interpreter {
   }
 
   private variable(scope: Scope, name: string): Variable {
-    const v = scope.vars.get(name.toLowerCase());
+    const v = scope.vars.get(this.varKey(name));
     if (!v) throw sqlError(137, name);
     return v;
   }
@@ -442,7 +447,7 @@ export class Interpreter {
                 8178,
                 `The parameterized query '(${toText(declText)})' expects the parameter '${d.name}', which was not supplied.`,
               );
-            bound.set(d.name.toLowerCase(), { type, value: convert(given.value, type) });
+            bound.set(this.varKey(d.name), { type, value: convert(given.value, type) });
           });
         }
         this.nested(toText(stmt) ?? '', bound);
