@@ -21,7 +21,7 @@ import { makeCertificate } from '../sqlserver/certs.js';
 import type { SimAvailabilityGroup, SimReplica, SimServerState } from '../sqlserver/model.js';
 import { importCertificate } from '../sqlserver/state.js';
 import type { LinkEngine } from './links.js';
-import type { EstateServerSpec, EstateSpec } from './spec.js';
+import { EstateSpecError, type EstateServerSpec, type EstateSpec } from './spec.js';
 import type { SqlServerEntry } from './truth.js';
 
 export const generateSchema = z.object({
@@ -74,7 +74,13 @@ const ENDPOINT_PORT = 5022;
 
 /** Expands `{ generate: {...} }` into a full estate description and the links to make at start. */
 export function expandGeneratedSpec(input: GeneratedEstateSpec): GeneratedEstate {
-  const g = generatedEstateSchema.parse(input).generate;
+  const checked = generatedEstateSchema.safeParse(input);
+  if (!checked.success) {
+    throw new EstateSpecError(
+      checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const g = checked.data.generate;
   const sub = g.subscriptionId ?? '00000000-0000-0000-0000-000000000001';
   const rg = g.resourceGroup ?? 'rg-estate';
   const serverWidth = Math.max(3, String(g.sqlServers).length);
