@@ -621,6 +621,42 @@ export const VIEWS: Record<string, ViewDef> = {
     ],
     rows: (ctx) => ctx.state.databaseReplicaStates.map((r) => hadrDbRow(ctx, r)),
   },
+  // "sys.dm_hadr_database_replica_cluster_states": which replica holds log truncation when
+  // sys.databases.log_reuse_wait_desc is AVAILABILITY_REPLICA (truncation_lsn), and whether each database
+  // replica is ready for failover (marked synchronized) and joined.
+  'sys.dm_hadr_database_replica_cluster_states': {
+    columns: [
+      ['replica_id', T.guid],
+      ['group_database_id', T.guid],
+      ['database_name', N],
+      ['is_failover_ready', T.bit],
+      ['is_pending_secondary_suspend', T.bit],
+      ['is_database_joined', T.bit],
+      ['recovery_lsn', T.numeric()],
+      ['truncation_lsn', T.numeric()],
+    ],
+    rows: (ctx) => {
+      const rows = ctx.state.databaseReplicaStates;
+      return rows.map((r) => {
+        const group = rows.filter(
+          (x) => x.groupId === r.groupId && x.databaseName.toLowerCase() === r.databaseName.toLowerCase(),
+        );
+        // the AG may truncate the primary's log only up to what every replica has hardened
+        const hardened = group.map((x) => x.lastHardenedLsn).filter((x): x is bigint => x !== null);
+        const lowest = hardened.length ? hardened.reduce((a, b) => (b < a ? b : a)) : null;
+        return {
+          replica_id: r.replicaId,
+          group_database_id: derivedGuid(`${r.groupId}/${r.databaseName.toLowerCase()}`),
+          database_name: r.databaseName,
+          is_failover_ready: r.synchronizationState === 'SYNCHRONIZED' ? 1 : 0,
+          is_pending_secondary_suspend: 0,
+          is_database_joined: r.isLocal || r.synchronizationState !== 'NOT SYNCHRONIZING' ? 1 : 0,
+          recovery_lsn: null,
+          truncation_lsn: r.isPrimaryReplica ? lowest : r.lastHardenedLsn,
+        };
+      });
+    },
+  },
   'sys.dm_hadr_physical_seeding_stats': {
     columns: [
       ['local_physical_seeding_id', T.guid],

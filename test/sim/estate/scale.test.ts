@@ -49,6 +49,13 @@ JOIN sys.dm_hadr_automatic_seeding a ON s.local_physical_seeding_id = a.operatio
 -- log use, and what holds the log
 DBCC SQLPERF(LOGSPACE);
 SELECT name, recovery_model_desc, log_reuse_wait_desc FROM sys.databases WHERE database_id > 4;
+-- which replica holds log truncation (AVAILABILITY_REPLICA)
+SELECT ag.name AS dag, r.replica_server_name, cs.database_name, cs.is_failover_ready, cs.is_database_joined,
+       cs.truncation_lsn
+FROM sys.dm_hadr_database_replica_cluster_states cs
+JOIN sys.availability_replicas r ON cs.replica_id = r.replica_id
+JOIN sys.availability_groups ag ON ag.group_id = r.group_id
+WHERE ag.is_distributed = 1 AND r.replica_server_name LIKE N'%[_]MI';
 -- last log backup per database
 SELECT database_name, MAX(backup_finish_date) AS last_log_backup
 FROM msdb.dbo.backupset WHERE type = 'L' GROUP BY database_name;
@@ -124,9 +131,10 @@ describe('a generated estate of 100 SQL Servers, 10 instances and 1,000 links', 
       expect({ ...running.counters }).toMatchObject({ roundTrips: 1, batches: 1, rpcs: 0 });
       expect(running.counters.batches).toBe(1);
       const sets = result.recordsets as unknown as Array<Array<Record<string, unknown>>>;
-      expect(sets).toHaveLength(10);
-      expect(running.counters.resultSets).toBe(10);
-      const [roles, connections, health, lag, seeding, logspace, reuse, logBackups, flags, certs] = sets;
+      expect(sets).toHaveLength(11);
+      expect(running.counters.resultSets).toBe(11);
+      const [roles, connections, health, lag, seeding, logspace, reuse, holders, logBackups, flags, certs] =
+        sets;
       // SQL001 holds links 1, 101, 201, … : ten DAGs
       expect(roles).toHaveLength(10);
       expect(roles!.every((r) => r['role_desc'] === 'PRIMARY')).toBe(true);
@@ -144,6 +152,11 @@ describe('a generated estate of 100 SQL Servers, 10 instances and 1,000 links', 
       expect(seeding!.every((r) => r['current_state'] === 'COMPLETED')).toBe(true);
       expect(logspace!.length).toBeGreaterThanOrEqual(14); // 4 system + 10 user databases
       expect(reuse).toHaveLength(10);
+      expect(holders).toHaveLength(10);
+      for (const h of holders!) {
+        expect(h['is_database_joined']).toBe(true);
+        expect(h['truncation_lsn']).not.toBeNull();
+      }
       expect(logBackups).toHaveLength(10);
       expect(flags!.find((f) => f['TraceFlag'] === 12381)?.['Status']).toBe(0);
       expect(certs!.map((c) => c['name'])).toEqual(['Cert_SQL001_endpoint']);
