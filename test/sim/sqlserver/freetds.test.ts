@@ -165,6 +165,28 @@ exit
     },
   );
 
+  it.each(['7.1', '7.4'])(
+    'reads several result sets of one batch, one round trip, with TDSVER=%s',
+    async (version) => {
+      server.counters.reset();
+      const { stdout, stderr } = await tsql(
+        server,
+        SA.name,
+        SA.password,
+        'SELECT name FROM sys.databases WHERE database_id <= 2 ORDER BY database_id; SELECT COUNT(*) AS n FROM sys.databases; DBCC TRACESTATUS(12381)\ngo\nexit\n',
+        version,
+      );
+      // DBCC's own "execution completed" (2528) is an informational message (severity 0); no errors
+      expect(stderr + stdout).not.toMatch(/out of sync|Msg \d+ \(severity (1[1-9]|2\d)/i);
+      expect(stdout).toMatch(/master\s+tempdb/);
+      expect(stdout).toMatch(/\(2 rows affected\)[\s\S]*\(1 row affected\)[\s\S]*12381\s+0\s+0\s+0/);
+      // tsql's own session setup is counted too; the batch itself is one more round trip
+      const setup = server.counters.roundTrips - 1;
+      expect(server.counters.batches).toBe(setup + 1);
+      expect(server.counters.resultSets).toBeGreaterThanOrEqual(3);
+    },
+  );
+
   it('reports a wrong password as a failed login', async () => {
     const { stdout, stderr } = await tsql(server, SA.name, 'wrong', 'SELECT 1\ngo\nexit\n');
     expect(stdout + stderr).toMatch(/Login failed for user 'sa'|18456/);
