@@ -25,6 +25,7 @@ export async function inspectOperation(io: ActivityIo): Promise<LivePlan> {
   const blocked: StepFailure[] = [];
   if (pre.failures.length === 0) {
     const look = new ActivityIo({ ...io.input, facts: pre.facts }, io.invocation);
+    const readers = new Set(op.steps.flatMap((s) => (s.uses ? [s.uses.id] : [])));
     let earlierNeeded = false;
     let waitNeeded = false;
     for (const step of op.steps) {
@@ -42,7 +43,7 @@ export async function inspectOperation(io: ActivityIo): Promise<LivePlan> {
       try {
         const observation = await step.inspect(look);
         if (step.needed(observation)) needed.add(step.id);
-        else if (!step.feeds) done.push(step.id);
+        else if (!readers.has(step.id)) done.push(step.id);
       } catch (e) {
         // An inspection that needs an earlier step's result cannot tell yet: the step is needed.
         if (!earlierNeeded) throw e;
@@ -54,11 +55,11 @@ export async function inspectOperation(io: ActivityIo): Promise<LivePlan> {
         if (step.wait) waitNeeded = true;
       }
     }
-    // a read step is needed exactly when the step it feeds is
+    // a read step is needed exactly when the step that uses its output is
     for (const step of op.steps)
-      if (step.feeds && planned.has(step.id)) {
-        if (needed.has(step.feeds)) needed.add(step.id);
-        else done.push(step.id);
+      if (step.uses && planned.has(step.uses.id)) {
+        if (needed.has(step.id)) needed.add(step.uses.id);
+        else done.push(step.uses.id);
       }
   }
   const json = planToJson(plan);

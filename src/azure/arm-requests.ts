@@ -1,7 +1,7 @@
 /**
  * Builders for every Azure Resource Manager request milink makes (Microsoft.Sql, stable api-version
- * 2025-01-01). The same objects are printed by `plan` (as `az rest` commands) and sent by the activities
- * through @azure/arm-sql's client pipeline.
+ * 2025-01-01). Steps render them (printed by `plan` as `az rest` commands) and send the same objects through
+ * @azure/arm-sql's client pipeline. Only what a registered operation sends is here.
  */
 export const API_VERSION = '2025-01-01';
 
@@ -49,10 +49,6 @@ export function putServerTrustCertificate(mi: InstanceRef, name: string, publicB
   };
 }
 
-export function deleteServerTrustCertificate(mi: InstanceRef, name: string): ArmRequest {
-  return { method: 'DELETE', path: withVersion(`${instancePath(mi)}/serverTrustCertificates/${seg(name)}`) };
-}
-
 /** The instance's own endpoint certificate for the link (DATABASE_MIRRORING). */
 export function getEndpointCertificate(mi: InstanceRef): ArmRequest {
   return { method: 'GET', path: withVersion(`${instancePath(mi)}/endpointCertificates/DATABASE_MIRRORING`) };
@@ -84,31 +80,6 @@ export function listLinks(mi: InstanceRef): ArmRequest {
   return { method: 'GET', path: withVersion(`${instancePath(mi)}/distributedAvailabilityGroups`) };
 }
 
-export function deleteLink(mi: InstanceRef, link: string): ArmRequest {
-  return { method: 'DELETE', path: withVersion(linkPath(mi, link)) };
-}
-
-export function failoverLink(
-  mi: InstanceRef,
-  link: string,
-  failoverType: 'Planned' | 'ForcedAllowDataLoss',
-): ArmRequest {
-  return { method: 'POST', path: withVersion(`${linkPath(mi, link)}/failover`), body: { failoverType } };
-}
-
-export function setLinkRole(
-  mi: InstanceRef,
-  link: string,
-  instanceRole: 'Primary' | 'Secondary',
-  roleChangeType: 'Forced' | 'Planned',
-): ArmRequest {
-  return {
-    method: 'POST',
-    path: withVersion(`${linkPath(mi, link)}/setRole`),
-    body: { instanceRole, roleChangeType },
-  };
-}
-
 /**
  * The Azure RBAC action a request needs, derived from its method and path (a custom role holds exactly these).
  * Resource-type segments are the even segments after `providers/Microsoft.Sql`; a POST to an action name
@@ -129,34 +100,3 @@ export function armActionFor(request: ArmRequest): string {
   if (request.method === 'DELETE') return `${resourceType}/delete`;
   return `${resourceType}/write`;
 }
-
-const sampleInstance: InstanceRef = { subscriptionId: 's', resourceGroup: 'r', name: 'm' };
-
-/** One request from every builder milink has: the set of operations milink may call. */
-export function everyRequestKind(): ArmRequest[] {
-  return [
-    getManagedInstance(sampleInstance),
-    getManagedDatabase(sampleInstance, 'd'),
-    listServerTrustCertificates(sampleInstance),
-    putServerTrustCertificate(sampleInstance, 'c', '0x00'),
-    deleteServerTrustCertificate(sampleInstance, 'c'),
-    getEndpointCertificate(sampleInstance),
-    putLink(sampleInstance, 'l', {
-      partnerAvailabilityGroupName: 'a',
-      instanceAvailabilityGroupName: 'b',
-      partnerEndpoint: 'TCP://h:5022',
-      instanceLinkRole: 'Secondary',
-      failoverMode: 'None',
-      seedingMode: 'Automatic',
-      databases: [{ databaseName: 'd' }],
-    }),
-    getLink(sampleInstance, 'l'),
-    listLinks(sampleInstance),
-    deleteLink(sampleInstance, 'l'),
-    failoverLink(sampleInstance, 'l', 'Planned'),
-    setLinkRole(sampleInstance, 'l', 'Primary', 'Planned'),
-  ];
-}
-
-/** The authorization actions of every ARM request milink's builders make, sorted and distinct. */
-export const armActionsUsed: readonly string[] = [...new Set(everyRequestKind().map(armActionFor))].sort();

@@ -86,8 +86,8 @@ export interface Step<O = unknown> {
   /** What was found in place when nothing is needed. */
   found(observation: O): string[];
   act?(io: StepIo, observation: O): Promise<StepReport>;
-  /** A read step: needed exactly when this later step is (its output feeds that one). */
-  feeds?: string;
+  /** The read step whose output this step acts on: that step is needed exactly when this one is. */
+  uses?: Step<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** A wait: looked at between durable timers; it carries the observation to the status. */
   wait?: true;
   /** Read by the operation's preflight, which decides with what it reads (no activity of its own). */

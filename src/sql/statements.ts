@@ -216,15 +216,6 @@ export function alterEndpoint(a: EndpointAlteration): string {
   ].join('\n');
 }
 
-export function endpointQuery(): string {
-  return [
-    'SELECT e.name, e.type_desc, e.state_desc, e.role_desc, e.connection_auth_desc, e.certificate_id,',
-    '       e.is_encryption_enabled, e.encryption_algorithm_desc, t.port',
-    'FROM sys.database_mirroring_endpoints e',
-    'JOIN sys.tcp_endpoints t ON t.endpoint_id = e.endpoint_id;',
-  ].join('\n');
-}
-
 // ---------------------------------------------------------------- availability groups
 
 export function endpointUrl(address: string, port: number): string {

@@ -22,7 +22,6 @@ export const exportInstanceCertificate = defineStep<{ bytes: number }>({
   id: 'export-instance-certificate',
   scope: 'instance',
   target: 'azure',
-  feeds: 'import-instance-certificate',
   title: (l) => `Read ${l.mi.name}'s endpoint certificate`,
   render: (l) => ({ arm: { read: arm.getEndpointCertificate(l.mi) } }),
   inspect: async (io) => ({ bytes: (await readInstanceCertificate(io)).length }),

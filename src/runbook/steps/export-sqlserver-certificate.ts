@@ -22,7 +22,6 @@ export const exportSqlServerCertificate = defineStep<{ name: string; blob: strin
   id: 'export-sqlserver-certificate',
   scope: 'sqlserver',
   target: 'sqlserver',
-  feeds: 'trust-sqlserver-certificate',
   title: () => "Read SQL Server certificate's public part",
   render: (l: LinkContext) => ({ tsql: { read: sql.certificatePublicKeyQuery(l.endpointCertificateRef) } }),
   inspect: readEndpointCertificate,

@@ -2,7 +2,7 @@ import * as catalog from '../../sql/catalog.js';
 import * as sql from '../../sql/statements.js';
 import { known, type LinkContext } from '../context.js';
 import { defineStep, report, type StepIo } from '../step.js';
-import { readInstanceCertificate } from './export-instance-certificate.js';
+import { exportInstanceCertificate, readInstanceCertificate } from './export-instance-certificate.js';
 
 interface ImportObservation {
   fqdn: string;
@@ -30,6 +30,7 @@ export const importInstanceCertificate = defineStep<ImportObservation>({
   id: 'import-instance-certificate',
   scope: 'pair',
   target: 'sqlserver',
+  uses: exportInstanceCertificate,
   title: () => "Import the instance's certificate on SQL Server under the instance FQDN",
   render: (l) => batches(l),
   async inspect(io) {

@@ -3,7 +3,7 @@ import { normaliseHex } from '../../sql/quote.js';
 import * as sql from '../../sql/statements.js';
 import { linkContext } from '../context.js';
 import { defineStep, report } from '../step.js';
-import { readEndpointCertificate } from './export-sqlserver-certificate.js';
+import { exportSqlServerCertificate, readEndpointCertificate } from './export-sqlserver-certificate.js';
 
 interface TrustObservation {
   name: string;
@@ -17,6 +17,7 @@ export const trustSqlServerCertificate = defineStep<TrustObservation>({
   id: 'trust-sqlserver-certificate',
   scope: 'pair',
   target: 'azure',
+  uses: exportSqlServerCertificate,
   title: (l) => `Trust SQL Server's certificate on ${l.mi.name}`,
   reads: (l) => ({ trusted: arm.listServerTrustCertificates(l.mi) }),
   render: (l) => ({
