@@ -503,10 +503,8 @@ export class Engine {
         const childId = e.InstanceId ?? `${rec.instanceId}:${e.EventId}`;
         const child = this.instances.get(childId);
         const parent = { instanceId: rec.instanceId, taskId: e.EventId, execution: rec.execution };
-        if (
-          !child ||
-          (TERMINAL.includes(child.runtimeStatus) && child.parent?.instanceId !== rec.instanceId)
-        ) {
+        const ours = child?.parent?.instanceId === rec.instanceId && child.parent.execution === rec.execution;
+        if (!child || (TERMINAL.includes(child.runtimeStatus) && !ours)) {
           try {
             this.startNew(e.Name ?? '', childId, fromJson(e.Input), parent);
           } catch (err) {
@@ -521,6 +519,16 @@ export class Engine {
           }
         } else if (TERMINAL.includes(child.runtimeStatus)) {
           this.notifyParent(child);
+        } else if (!ours) {
+          // another orchestration runs under this id: the extension refuses to create the sub-orchestration
+          this.deliver(rec.instanceId, rec.execution, {
+            type: EventType.SubOrchestrationInstanceFailed,
+            fields: {
+              TaskScheduledId: e.EventId,
+              Reason: `Sub orchestrator function '${e.Name}' could not start: An Orchestration instance with the status ${child.runtimeStatus} already exists.`,
+              Details: '',
+            },
+          });
         }
       }
     }

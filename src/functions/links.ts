@@ -62,13 +62,29 @@ export async function getLink(request: HttpRequest, context: InvocationContext):
     );
   try {
     // durable-functions' getStatus answers an unknown id by throwing (the backend's 404)
-    const status = await df
-      .getClient(context)
-      .getStatus(instanceId)
-      .catch(() => undefined);
+    const client = df.getClient(context);
+    const status = await client.getStatus(instanceId).catch(() => undefined);
     if (!status || !status.runtimeStatus)
       return errorResponse(404, errorBody('NotFound', `no operation ${instanceId}`, undefined, instanceId));
     const custom = (status.customStatus ?? {}) as Partial<OperationStatus>;
+    // a run that handed its operation over to the resolved link's id answers with that run's status
+    const next = custom.handedOverTo
+      ? await client.getStatus(custom.handedOverTo).catch(() => undefined)
+      : undefined;
+    if (next?.runtimeStatus) {
+      const nextCustom = (next.customStatus ?? {}) as Partial<OperationStatus>;
+      return jsonResponse(200, {
+        instanceId: custom.handedOverTo,
+        handedOverFrom: instanceId,
+        name: next.name,
+        runtimeStatus: next.runtimeStatus,
+        createdTime: status.createdTime,
+        lastUpdatedTime: next.lastUpdatedTime,
+        ...nextCustom,
+        ...(nextCustom.ticketId || !custom.ticketId ? {} : { ticketId: custom.ticketId }),
+        output: next.output ?? null,
+      });
+    }
     return jsonResponse(200, {
       instanceId,
       name: status.name,

@@ -51,6 +51,11 @@ export interface OperationStatus {
   warnings?: PreflightProblem[];
   failures?: PreflightProblem[];
   error?: StepFailure;
+  /**
+   * Preflight resolved another link than the request named (DAG2_<db> for a further link): the operation goes on
+   * under that link's id, so every operation on one link shares one id; this run waits for it.
+   */
+  handedOverTo?: string;
 }
 
 /** The runner looks at a wait this many times per generation before it continues as new (short histories). */

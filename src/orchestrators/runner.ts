@@ -2,6 +2,7 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { LinkRequest } from '../link/request.js';
 import {
   decodeFailure,
+  linkInstanceId,
   POLLS_PER_GENERATION,
   type OperationStatus,
   type StepFailure,
@@ -40,6 +41,8 @@ export interface OperationInput {
   options: RunOptions;
   /** Set when a long wait continues as a new generation (continueAsNew), so the history stays short. */
   waiting?: WaitState;
+  /** Set when a run handed the operation over to its resolved link's id: preflight already ran. */
+  handedOver?: { facts: EstateFacts; warnings?: OperationStatus['warnings'] };
 }
 
 /** What a wait carries from one generation to the next. */
@@ -151,12 +154,32 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       }
     };
 
+    /** The steps as they will run (names resolved, titles completed); returns where the steps begin. */
+    const begin = (known: EstateFacts): number => {
+      const found = buildPlan(op, request, known);
+      status.link = found.names.link;
+      const planned = new Set(found.steps.map((s) => s.id));
+      status.steps = found.steps.map((s) => ({
+        id: s.id,
+        title: s.title,
+        state: (op.steps.find((x) => x.id === s.id)?.preflight ? 'done' : 'pending') as StepState,
+      }));
+      status.phase = 'running';
+      publish();
+      const first = op.steps.findIndex((s) => planned.has(s.id) && !s.preflight);
+      return first < 0 ? op.steps.length : first;
+    };
+
     let at = 0;
     let wait: { lro?: string; deadline: string; interval: number; lastProgress: string } | undefined;
     publish();
     if (input.waiting) {
       at = input.waiting.at;
       wait = input.waiting;
+    } else if (input.handedOver) {
+      facts = input.handedOver.facts;
+      if (input.handedOver.warnings) status.warnings = input.handedOver.warnings;
+      at = begin(facts);
     } else {
       // ---- preflight: read everything first, report every failure together
       log('preflight');
@@ -176,19 +199,38 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
         });
       }
       facts = pre.facts;
-      // the steps as they will run: names resolved (DAG2_<db>, an AG the database already has), titles completed
-      const found = buildPlan(op, request, facts);
-      status.link = found.names.link;
-      const planned = new Set(found.steps.map((s) => s.id));
-      status.steps = found.steps.map((s) => ({
-        id: s.id,
-        title: s.title,
-        state: (op.steps.find((x) => x.id === s.id)?.preflight ? 'done' : 'pending') as StepState,
-      }));
-      status.phase = 'running';
-      publish();
-      at = op.steps.findIndex((s) => planned.has(s.id) && !s.preflight);
-      if (at < 0) at = op.steps.length;
+      at = begin(facts);
+      // every operation on one link runs under that link's id: a resolved name other than the requested one
+      // (DAG2_<db>) goes on under its own id, and this run waits for it
+      const resolvedId = linkInstanceId(request.managedInstance.name, status.link);
+      if (resolvedId !== context.df.instanceId) {
+        status.handedOverTo = resolvedId;
+        publish();
+        log(`the link is ${status.link}: continuing as ${resolvedId}`);
+        try {
+          const handedOver = { facts, ...(status.warnings ? { warnings: status.warnings } : {}) };
+          const out = (yield context.df.callSubOrchestrator(
+            op.name,
+            { ...input, handedOver },
+            resolvedId,
+          )) as OperationOutput;
+          status.phase = 'succeeded';
+          publish();
+          return out;
+        } catch (e) {
+          return fail({
+            ...decodeFailure((e as Error).message, 'preflight'),
+            ...(/already exists/.test((e as Error).message)
+              ? {
+                  code: 'LinkOperationInProgress',
+                  target: 'milink' as const,
+                  message: `another operation runs on link ${status.link}: ${resolvedId}`,
+                  advice: 'wait for it to finish, then re-run',
+                }
+              : {}),
+          });
+        }
+      }
     }
 
     let observation: LinkObservation | undefined;

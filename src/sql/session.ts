@@ -133,6 +133,8 @@ export class SqlSession {
       connectionTimeout: 15_000,
       requestTimeout: this.options.requestTimeoutMs ?? 120_000,
       pool: { max: 4, min: 0, idleTimeoutMillis: 30_000 },
+      // a pooled connection is checked by its socket, not by a `SELECT 1` round trip before every batch
+      validateConnection: 'socket',
       options: {
         encrypt: this.target.encrypt,
         trustServerCertificate: this.target.trustServerCertificate,

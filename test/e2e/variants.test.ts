@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EstateSpec } from '../../local/sim/estate/estate.js';
+import { linkInstanceId } from '../../src/link/status.js';
 import { repoRoot } from '../helpers/runbook.js';
 import {
   armLink,
@@ -284,8 +285,12 @@ describe('SQL Server 2022, SQL Server as initial primary: an endpoint with Windo
 
     const journal = journalOf(bed, 'SQLBOX1');
     const from = journal.length;
-    const { status } = await createLink(bed, demoRequest({ managedInstance: instance('mi-dr') }));
+    const { id, status } = await createLink(bed, demoRequest({ managedInstance: instance('mi-dr') }));
     expect(status.link).toBe('DAG2_SalesDb');
+    // every operation on one link runs under that link's id: preflight chose DAG2_SalesDb, so the run went on
+    // under its id, and the posted id answers with that run's status
+    expect(status.instanceId).toBe(linkInstanceId('mi-dr', 'DAG2_SalesDb'));
+    expect(status.handedOverFrom).toBe(id);
 
     const secondRun = changesIn(journal.slice(from)).map((e) => e.text);
     // Only what is per instance: its certificate on SQL Server, the chain check, the DAG, a log backup.
