@@ -112,7 +112,7 @@ export async function runLocal(argv: string[]): Promise<number> {
         const mark = step.state === 'done' ? '✔' : step.state === 'failed' ? '✖' : '…';
         line(`  ${mark} ${step.id.padEnd(32)} ${step.title}`);
       }
-      const s = status.seeding as Record<string, unknown> | undefined;
+      const s = status.progress as Record<string, unknown> | undefined;
       if (s) {
         const text = s.replicaState
           ? `replica ${s.replicaState}${s.seedingProgress ? ` ${s.seedingProgress}` : ''}, ${s.connectedState ?? '?'}, ${s.synchronizationHealth ?? '?'}; SQL Server sees ${s.sqlServerConnectedState ?? '?'}`

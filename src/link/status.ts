@@ -38,16 +38,8 @@ export interface OperationStatus {
   database: string;
   steps: Array<{ id: string; title: string; state: StepState }>;
   current?: string;
-  /** The wait's progress: what the link shows while it seeds and catches up. */
-  seeding?: {
-    replicaState?: string;
-    seedingProgress?: string;
-    connectedState?: string;
-    synchronizationHealth?: string;
-    sqlServerConnectedState?: string;
-    transferredMb?: number;
-    databaseMb?: number;
-  };
+  /** A wait's progress, as its step reports it (createLink: what the link shows while it seeds and catches up). */
+  progress?: Record<string, unknown>;
   warnings?: PreflightProblem[];
   failures?: PreflightProblem[];
   error?: StepFailure;

@@ -12,9 +12,7 @@ import { buildPlan } from '../runbook/plan.js';
 import type { Operation } from '../runbook/operation.js';
 import type { PreflightResult } from '../runbook/preflight.js';
 import type { EstateFacts, StepReport } from '../runbook/step.js';
-import type { LinkObservation } from '../runbook/steps/wait-for-link.js';
 import type { StepResult } from '../activities/run-step.js';
-import { sqlAdvice } from '../sql/errors.js';
 
 /**
  * The one orchestration runner: any operation, as data, run as preflight → its steps in order (each an activity
@@ -64,7 +62,8 @@ export interface OperationOutput {
   link: string;
   managedInstance: string;
   database: string;
-  health?: LinkObservation;
+  /** The last wait's last observation (for createLink, the link's health). */
+  health?: unknown;
   reports: StepReport[];
   warnings: OperationStatus['warnings'];
 }
@@ -233,7 +232,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       }
     }
 
-    let observation: LinkObservation | undefined;
+    let observation: unknown;
     const planned = new Set(status.steps.map((s) => s.id));
     for (; at < op.steps.length; at++) {
       const step = op.steps[at]!;
@@ -274,40 +273,24 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           ...(wait.lro ? { lro: wait.lro } : {}),
           since: context.df.currentUtcDateTime.toISOString(),
         })) as StepResult;
-        observation = result.observation as LinkObservation;
+        observation = result.observation;
         if (result.lro) wait.lro = result.lro;
         else delete wait.lro;
-        status.seeding = {
-          ...(observation.replicaState ? { replicaState: observation.replicaState } : {}),
-          ...(observation.seedingProgress ? { seedingProgress: observation.seedingProgress } : {}),
-          ...(observation.connectedState ? { connectedState: observation.connectedState } : {}),
-          ...(observation.synchronizationHealth
-            ? { synchronizationHealth: observation.synchronizationHealth }
-            : {}),
-          ...(observation.sqlServerConnectedState
-            ? { sqlServerConnectedState: observation.sqlServerConnectedState }
-            : {}),
-          ...(observation.seeding
-            ? { transferredMb: observation.seeding.transferredMb, databaseMb: observation.seeding.databaseMb }
-            : {}),
-        };
+        status.progress = step.progress?.(observation) ?? {};
         if (result.done) break;
         mark(step.id, 'current');
         const now = context.df.currentUtcDateTime;
         if (now.getTime() >= deadline.getTime()) {
-          const sqlError = observation.sqlServerLastError;
-          return fail({
-            step: step.id,
-            target: sqlError ? 'sqlserver' : 'azure',
-            code: sqlError ? String(sqlError.number) : 'LinkDeadline',
-            message: `the link was not healthy after ${options.deadlineHours} h (state ${observation.replicaState ?? 'unknown'}, ${observation.connectedState ?? 'not connected'})${sqlError ? `; SQL Server reports ${sqlError.number}: ${sqlError.message}` : ''}`,
-            advice: sqlError
-              ? sqlAdvice(sqlError.number)
-              : 'check the link in the portal and the network paths between SQL Server and the instance, then re-run',
-          });
+          const overdue = step.overdue?.(observation, options.deadlineHours) ?? {
+            target: 'milink' as const,
+            code: 'Deadline',
+            message: `${step.id} did not finish in ${options.deadlineHours} h`,
+            advice: 'look at the link, then re-run',
+          };
+          return fail({ step: step.id, ...overdue });
         }
-        // Back off while nothing moves; look again soon while the link makes progress (seeding).
-        const progress = JSON.stringify(status.seeding);
+        // Back off while nothing moves; look again soon while the wait makes progress (seeding).
+        const progress = JSON.stringify(status.progress);
         wait.interval =
           progress !== wait.lastProgress
             ? options.pollIntervalSeconds
@@ -332,7 +315,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       link: status.link,
       managedInstance: request.managedInstance.name,
       database: request.database,
-      ...(observation ? { health: observation } : {}),
+      ...(observation !== undefined ? { health: observation } : {}),
       reports,
       warnings: status.warnings,
     };

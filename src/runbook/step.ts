@@ -1,6 +1,7 @@
 import type { ArmClient } from '../azure/clients.js';
 import type { ArmRequest } from '../azure/arm-requests.js';
 import type { LinkRequest } from '../link/request.js';
+import type { StepFailure } from '../link/status.js';
 import type { EndpointInfo } from '../sql/catalog.js';
 import type { BatchResult, SqlSession } from '../sql/session.js';
 import type { LinkContext } from './context.js';
@@ -92,6 +93,10 @@ export interface Step<O = unknown> {
   wait?: true;
   /** Read by the operation's preflight, which decides with what it reads (no activity of its own). */
   preflight?: true;
+  /** A wait's progress for the status (what the user watches); the runner looks again sooner while it changes. */
+  progress?(observation: O): Record<string, unknown>;
+  /** A wait still not over at its deadline: what to report. */
+  overdue?(observation: O, hours: number): Omit<StepFailure, 'step'>;
 }
 
 /** Defines a step (keeps each step file's object typed by its own observation). */

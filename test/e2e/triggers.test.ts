@@ -122,7 +122,7 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
       'current',
       ...planIds.slice(at + 1).map(() => 'pending'),
     ]);
-    expect(midway.seeding).toBeUndefined();
+    expect(midway.progress).toBeUndefined();
     // Every step up to the link's creation runs; the orchestration then sleeps on a durable timer.
     await bed.host.idle();
 
@@ -156,14 +156,14 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
       await bed.host.idle();
       const s = (await bed.api('GET', `/api/links/${instanceId}`)).json;
       expect(s.runtimeStatus).toBe('Running');
-      if (s.seeding?.replicaState === 'Seeding') seen = s;
+      if (s.progress?.replicaState === 'Seeding') seen = s;
     }
     expect(seen, 'the status showed the link seeding').toBeDefined();
     expect(seen.phase).toBe('waiting');
-    expect(seen.seeding.seedingProgress).toMatch(/^\d{1,3}%$/);
-    expect(seen.seeding.databaseMb).toBe(200);
-    expect(seen.seeding.transferredMb).toBeGreaterThan(0);
-    expect(seen.seeding.transferredMb).toBeLessThan(200);
+    expect(seen.progress.seedingProgress).toMatch(/^\d{1,3}%$/);
+    expect(seen.progress.databaseMb).toBe(200);
+    expect(seen.progress.transferredMb).toBeGreaterThan(0);
+    expect(seen.progress.transferredMb).toBeLessThan(200);
     expect(Object.fromEntries((seen.steps as Step[]).map((s) => [s.id, s.state]))['wait-for-link']).toBe(
       'current',
     );
@@ -174,7 +174,7 @@ describe('HTTP: plan, live plan, progress, 409 while running, re-posting a finis
     const done = await bed.finish(instanceId);
     expect(done.runtimeStatus, JSON.stringify(done, null, 2)).toBe('Completed');
     expect((done.steps as Step[]).every((s) => s.state === 'done')).toBe(true);
-    expect(done.seeding.replicaState).toBe('Connected');
+    expect(done.progress.replicaState).toBe('Connected');
     expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb').properties.databases[0].synchronizationHealth).toBe(
       'HEALTHY',
     );

@@ -121,6 +121,25 @@ export const waitForLink = defineStep<LinkObservation>({
     return obs;
   },
   needed: (o) => !o.healthy,
+  progress: (o) => ({
+    ...(o.replicaState ? { replicaState: o.replicaState } : {}),
+    ...(o.seedingProgress ? { seedingProgress: o.seedingProgress } : {}),
+    ...(o.connectedState ? { connectedState: o.connectedState } : {}),
+    ...(o.synchronizationHealth ? { synchronizationHealth: o.synchronizationHealth } : {}),
+    ...(o.sqlServerConnectedState ? { sqlServerConnectedState: o.sqlServerConnectedState } : {}),
+    ...(o.seeding ? { transferredMb: o.seeding.transferredMb, databaseMb: o.seeding.databaseMb } : {}),
+  }),
+  overdue(o, hours) {
+    const sqlError = o.sqlServerLastError;
+    return {
+      target: sqlError ? 'sqlserver' : 'azure',
+      code: sqlError ? String(sqlError.number) : 'LinkDeadline',
+      message: `the link was not healthy after ${hours} h (state ${o.replicaState ?? 'unknown'}, ${o.connectedState ?? 'not connected'})${sqlError ? `; SQL Server reports ${sqlError.number}: ${sqlError.message}` : ''}`,
+      advice: sqlError
+        ? sqlAdvice(sqlError.number)
+        : 'check the link in the portal and the network paths between SQL Server and the instance, then re-run',
+    };
+  },
   found: (o) => [
     `link ${o.replicaState ?? ''} ${o.connectedState ?? ''} ${o.synchronizationHealth ?? ''}`
       .replace(/\s+/g, ' ')
