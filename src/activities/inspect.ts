@@ -18,13 +18,13 @@ export async function inspectOperation(io: ActivityIo): Promise<LivePlan> {
   const op = operationNamed(io.input.operation);
   if (!op) throw new Error(`no operation ${io.input.operation}`);
   const pre = await runPreflight(io);
-  const plan = buildPlan(op, io.request, pre.facts);
+  const plan = buildPlan(op, io.request, pre.facts, io.parameters);
   const planned = new Set(plan.steps.map((s) => s.id));
   const needed = new Set<string>();
   const done: string[] = [];
   const blocked: StepFailure[] = [];
   if (pre.failures.length === 0) {
-    const look = new ActivityIo({ ...io.input, facts: pre.facts }, io.invocation);
+    const look = new ActivityIo({ ...io.input, facts: pre.facts }, io.invocation, io.process);
     const readers = new Set(op.steps.flatMap((s) => (s.uses ? [s.uses.id] : [])));
     let earlierNeeded = false;
     let waitNeeded = false;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { createAzureClients, type AzureClients } from '../azure/clients.js';
+import type { AzureClients } from '../azure/clients.js';
 import { ArmError } from '../azure/errors.js';
 import { settings, type Settings } from '../config.js';
 import type { LinkRequest } from '../link/request.js';
@@ -32,9 +32,13 @@ export interface ActivityInput {
   lro?: string;
   /** The operation's run (its orchestration and start): secrets are read once per run and process. */
   run?: string;
+  /** The operation's own parameters (validated by the trigger). */
+  parameters?: Record<string, unknown>;
+  /** A wait's previous observation. */
+  previous?: unknown;
 }
 
-interface Process {
+export interface Process {
   settings: Settings;
   azure: AzureClients;
   hostMap: HostMap;
@@ -43,10 +47,15 @@ interface Process {
 
 let current: Process | undefined;
 
-/** The process's clients, made once per change of settings. */
-function processClients(): Process {
+/**
+ * The process's clients, made once per change of settings. The Azure SDKs load here, in the first activity that
+ * needs them, not when the app registers its functions (cold start).
+ */
+async function processClients(): Promise<Process> {
   const s = settings();
   if (current?.settings !== s) {
+    const { createAzureClients } = await import('../azure/clients.js');
+    if (current?.settings === s) return current;
     const previous = current;
     current = {
       settings: s,
@@ -99,13 +108,14 @@ export class ActivityIo implements StepIo {
   facts: EstateFacts;
   private readonly secretValues = new Set<string>();
   private session: SqlSession | undefined;
-  private readonly process = processClients();
+
   /** The step (or check) being worked on, named in a failure. */
   step: string;
 
   constructor(
     readonly input: ActivityInput,
     readonly invocation: InvocationContext,
+    readonly process: Process,
   ) {
     this.request = input.request;
     this.facts = input.facts;
@@ -113,7 +123,15 @@ export class ActivityIo implements StepIo {
   }
 
   get link(): LinkContext {
-    return linkContext(this.request, this.facts);
+    return linkContext(this.request, this.facts, this.parameters);
+  }
+
+  get parameters(): Readonly<Record<string, unknown>> {
+    return this.input.parameters ?? {};
+  }
+
+  get previous(): unknown {
+    return this.input.previous;
   }
 
   get arm() {
@@ -211,7 +229,7 @@ export function transientFailure(thrown: unknown): boolean {
 export function defineActivity<T>(name: string, work: (io: ActivityIo) => Promise<T>): void {
   df.app.activity(name, {
     handler: async (input: unknown, invocation: InvocationContext): Promise<T> => {
-      const io = new ActivityIo(input as ActivityInput, invocation);
+      const io = new ActivityIo(input as ActivityInput, invocation, await processClients());
       try {
         return await work(io);
       } catch (e) {

@@ -109,7 +109,7 @@ class PreflightActivityIo extends ActivityIo implements PreflightIo {
 export async function runPreflight(io: ActivityIo): Promise<PreflightResult> {
   const op = operationNamed(io.input.operation);
   if (!op) throw new Error(`no operation ${io.input.operation}`);
-  const pre = new PreflightActivityIo({ ...io.input, facts: { names: {} } }, io.invocation);
+  const pre = new PreflightActivityIo({ ...io.input, facts: { names: {} } }, io.invocation, io.process);
   for (const check of op.checks) {
     pre.step = check.id;
     try {

@@ -1,4 +1,4 @@
-import sql from 'mssql';
+import type * as mssql from 'mssql';
 import { sqlAdvice, TRANSIENT_DRIVER_CODES, TRANSIENT_SQL_ERRORS } from './errors.js';
 
 /**
@@ -90,6 +90,13 @@ function classify(e: unknown): SqlStepError {
   );
 }
 
+/** mssql (and tedious under it), loaded by the first session that connects: triggers never pay for it. */
+let loaded: typeof mssql | undefined;
+async function driver(): Promise<typeof mssql> {
+  loaded ??= ((await import('mssql')) as unknown as { default: typeof mssql }).default;
+  return loaded;
+}
+
 export interface SessionOptions {
   /** Tries for a transient failure. */
   attempts: number;
@@ -101,7 +108,7 @@ export interface SessionOptions {
 }
 
 export class SqlSession {
-  private pool: Promise<sql.ConnectionPool> | undefined;
+  private pool: Promise<mssql.ConnectionPool> | undefined;
   constructor(
     private readonly target: SqlTarget,
     private readonly password: string,
@@ -109,7 +116,7 @@ export class SqlSession {
   ) {}
 
   /** The shared pool; one connect at a time, and a new pool only when the last one could not connect. */
-  private connect(): Promise<sql.ConnectionPool> {
+  private connect(): Promise<mssql.ConnectionPool> {
     if (!this.pool) {
       const pool = this.open();
       this.pool = pool;
@@ -120,10 +127,11 @@ export class SqlSession {
     return this.pool;
   }
 
-  private async open(): Promise<sql.ConnectionPool> {
+  private async open(): Promise<mssql.ConnectionPool> {
     const host = this.target.host.toLowerCase();
     const where = this.options.hostMap.get(`${host}:${this.target.port}`) ??
       this.options.hostMap.get(host) ?? { server: this.target.host, port: this.target.port };
+    const sql = await driver();
     const pool = new sql.ConnectionPool({
       server: where.server,
       port: where.port,
@@ -148,7 +156,7 @@ export class SqlSession {
     return pool;
   }
 
-  private async withRetry<T>(work: (pool: sql.ConnectionPool) => Promise<T>): Promise<T> {
+  private async withRetry<T>(work: (pool: mssql.ConnectionPool) => Promise<T>): Promise<T> {
     let backoff = this.options.backoffMs;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -184,8 +192,8 @@ export class SqlSession {
     return this.withRetry(async (pool) => {
       const request = pool.request();
       for (const [name, value] of Object.entries(params)) {
-        if (typeof value === 'number') request.input(name, sql.Int, value);
-        else request.input(name, sql.NVarChar(4000), value);
+        if (typeof value === 'number') request.input(name, loaded!.Int, value);
+        else request.input(name, loaded!.NVarChar(4000), value);
       }
       const result = await request.query(text);
       return (result.recordset as unknown as Array<Record<string, unknown>>) ?? [];
