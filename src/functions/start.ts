@@ -7,13 +7,19 @@ import { linkInstanceId } from '../link/status.js';
 import type { OperationInput } from '../orchestrators/runner.js';
 
 /** The orchestration input for a validated request; settings are read here, never in the orchestrator. */
-export function operationInput(operation: string, request: LinkRequest, ticketId?: string): OperationInput {
+export function operationInput(
+  operation: string,
+  request: LinkRequest,
+  ticketId?: string,
+  parameters?: Record<string, unknown>,
+): OperationInput {
   const s = settings();
   return {
     operation,
     run: randomUUID(),
     request,
     ...(ticketId ? { ticketId } : {}),
+    ...(parameters ? { parameters } : {}),
     options: {
       deadlineHours: s.MILINK_LINK_DEADLINE_HOURS,
       pollIntervalSeconds: s.MILINK_POLL_INTERVAL_SECONDS,
@@ -43,20 +49,24 @@ export async function startOperation(
   operation: string,
   request: LinkRequest,
   ticketId?: string,
+  parameters?: Record<string, unknown>,
 ): Promise<StartOutcome> {
   const instanceId = instanceIdFor(request);
-  try {
-    await client.startNew(operation, { instanceId, input: operationInput(operation, request, ticketId) });
-    return { started: true, instanceId };
-  } catch (e) {
-    const existing = await client.getStatus(instanceId).catch(() => undefined);
-    if (existing && ACTIVE.has(String(existing.runtimeStatus)))
-      return {
-        started: false,
-        instanceId,
-        runtimeStatus: String(existing.runtimeStatus),
-        operation: existing.name ?? operation,
-      };
-    throw e;
+  // a refusal whose running instance ended before its status was read is tried again (a few times at most)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.startNew(operation, { instanceId, input: operationInput(operation, request, ticketId, parameters) });
+      return { started: true, instanceId };
+    } catch (e) {
+      const existing = await client.getStatus(instanceId).catch(() => undefined);
+      if (existing && ACTIVE.has(String(existing.runtimeStatus)))
+        return {
+          started: false,
+          instanceId,
+          runtimeStatus: String(existing.runtimeStatus),
+          operation: existing.name ?? operation,
+        };
+      if (!existing?.runtimeStatus || attempt >= 3) throw e;
+    }
   }
 }
