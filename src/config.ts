@@ -46,6 +46,8 @@ const optionalSchema = z.object({
   MILINK_SQL_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** The first pause before retrying a SQL batch (ms); it doubles per try. */
   MILINK_SQL_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  /** The client-side limit of one SQL batch (seconds); a BACKUP has none (it lasts as long as the database is big). */
+  MILINK_SQL_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   /** Retries of an ARM or Key Vault request answered 429/5xx or dropped (the SDK pipeline's retry policy). */
   MILINK_AZURE_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(20).default(6),
   /** The first pause before retrying an ARM or Key Vault request (ms), unless the service says (Retry-After). */

@@ -9,7 +9,14 @@ import { encodeFailure, type StepFailure } from '../link/status.js';
 import { linkContext, type LinkContext } from '../runbook/context.js';
 import { OwnedByStep, StepProblem, type EstateFacts, type StepIo } from '../runbook/step.js';
 import { fillVariables } from '../sql/quote.js';
-import { parseHostMap, SqlSession, SqlStepError, type BatchResult, type HostMap } from '../sql/session.js';
+import {
+  parseHostMap,
+  SqlSession,
+  SqlStepError,
+  type BatchOptions,
+  type BatchResult,
+  type HostMap,
+} from '../sql/session.js';
 import { variables } from '../sql/statements.js';
 import { redactor } from '../link/redact.js';
 
@@ -96,6 +103,7 @@ function sessionFor(p: Process, request: LinkRequest, password: string): SqlSess
       attempts: p.settings.MILINK_SQL_RETRY_ATTEMPTS,
       backoffMs: p.settings.MILINK_SQL_RETRY_DELAY_MS,
       hostMap: p.hostMap,
+      requestTimeoutMs: p.settings.MILINK_SQL_REQUEST_TIMEOUT_SECONDS * 1000,
     });
     p.sessions.set(key, session);
   }
@@ -160,11 +168,16 @@ export class ActivityIo implements StepIo {
     return this.session;
   }
 
-  async run(batch: string, values: Record<string, string> = {}): Promise<BatchResult> {
+  async run(
+    batch: string,
+    values: Record<string, string> = {},
+    options: Pick<BatchOptions, 'timeoutMs'> = {},
+  ): Promise<BatchResult> {
     const session = await this.sql();
     const text =
       Object.keys(values).length > 0 ? fillVariables(batch, Object.values(variables), values) : batch;
-    return session.batch(text);
+    // a step's batch is its action: it changes state, so a timeout is not retried
+    return session.batch(text, { ...options, changesState: true });
   }
 
   log(message: string): void {
@@ -204,7 +217,7 @@ export function describeError(e: unknown): Omit<StepFailure, 'step'> | undefined
   if (e instanceof SqlStepError)
     return {
       target: 'sqlserver',
-      code: String(e.number ?? 'Connection'),
+      code: e.code ?? String(e.number ?? 'Connection'),
       message: e.message,
       advice: e.advice,
     };

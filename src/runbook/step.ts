@@ -3,7 +3,7 @@ import type { ArmRequest } from '../azure/arm-requests.js';
 import type { LinkRequest } from '../link/request.js';
 import type { StepFailure } from '../link/status.js';
 import type { EndpointInfo } from '../sql/catalog.js';
-import type { BatchResult, SqlSession } from '../sql/session.js';
+import type { BatchOptions, BatchResult, SqlSession } from '../sql/session.js';
 import type { LinkContext } from './context.js';
 
 /**
@@ -62,8 +62,15 @@ export interface StepIo {
   readonly arm: ArmClient;
   /** The session with the request's SQL Server (its login's password read from Key Vault). */
   sql(): Promise<SqlSession>;
-  /** Runs a batch the step rendered, filling sqlcmd variables (secrets included) at the last moment. */
-  run(batch: string, values?: Record<string, string>): Promise<BatchResult>;
+  /**
+   * Runs a batch the step rendered, filling sqlcmd variables (secrets included) at the last moment. It changes state:
+   * a timeout is not retried. `options.timeoutMs` sets its own limit (0 = none, for a BACKUP).
+   */
+  run(
+    batch: string,
+    values?: Record<string, string>,
+    options?: Pick<BatchOptions, 'timeoutMs'>,
+  ): Promise<BatchResult>;
   /** A Key Vault secret's value; remembered so no error or log can carry it out. */
   secret(name: string): Promise<string>;
   /** The moment the orchestration handed over (its deterministic clock), for steps that compare times. */

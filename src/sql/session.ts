@@ -19,11 +19,35 @@ export class SqlStepError extends Error {
     readonly number: number | undefined,
     readonly advice: string,
     readonly transient: boolean,
+    /** What went wrong when SQL Server sent no error number (`StatementTimeout`). */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'SqlStepError';
   }
 }
+
+/** How one batch runs. */
+export interface BatchOptions {
+  /**
+   * The client's limit for this batch (ms); 0 = none (a BACKUP lasts as long as the database is big). Without it, the
+   * session's request timeout. When it passes, the driver cancels the batch on SQL Server (an attention).
+   */
+  timeoutMs?: number;
+  /**
+   * The batch changes state (a step's action). When it times out it is not tried again: SQL Server may have done part
+   * of it, or a retry would repeat a long statement from the start; the step looks at what is done on its next run.
+   */
+  changesState?: boolean;
+}
+
+/** mssql's ConnectionPool.request with its per-request overrides (0 = no limit). */
+interface PerRequest {
+  request(overrides: { requestTimeout: number }): mssql.Request;
+}
+
+/** The default client-side limit of one batch (ms). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
 export interface SqlTarget {
   host: string;
@@ -60,9 +84,18 @@ interface DriverError {
   precedingErrors?: DriverError[];
 }
 
-function classify(e: unknown): SqlStepError {
+function classify(e: unknown, batch: BatchOptions = {}, limitMs = DEFAULT_REQUEST_TIMEOUT_MS): SqlStepError {
   if (e instanceof SqlStepError) return e;
-  const thrown = e as DriverError;
+  const thrown = e as DriverError & { name?: string };
+  // the request's own limit passed (not the connection's): the driver cancelled the statement on SQL Server
+  if (batch.changesState && thrown.code === 'ETIMEOUT' && thrown.name === 'RequestError')
+    return new SqlStepError(
+      `the statement did not finish within ${Math.round(limitMs / 1000)} s; milink cancelled it on SQL Server`,
+      undefined,
+      'it was not tried again (SQL Server may have done part of it): look at SQL Server (sys.dm_exec_requests, the error log), then re-run — the step first checks what is already done',
+      false,
+      'StatementTimeout',
+    );
   const err = thrown.precedingErrors?.find((p) => typeof p.number === 'number') ?? thrown;
   const number = typeof err.number === 'number' ? err.number : undefined;
   const code = err.code ?? err.originalError?.code;
@@ -104,6 +137,7 @@ export interface SessionOptions {
   backoffMs: number;
   /** Where hosts are reached. */
   hostMap: HostMap;
+  /** The client-side limit of a batch unless the call says otherwise (ms; default 120 s). */
   requestTimeoutMs?: number;
 }
 
@@ -139,7 +173,7 @@ export class SqlSession {
       password: this.password,
       database: 'master',
       connectionTimeout: 15_000,
-      requestTimeout: this.options.requestTimeoutMs ?? 120_000,
+      requestTimeout: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       pool: { max: 4, min: 0, idleTimeoutMillis: 30_000 },
       // a pooled connection is checked by its socket, not by a `SELECT 1` round trip before every batch
       validateConnection: 'socket',
@@ -156,13 +190,17 @@ export class SqlSession {
     return pool;
   }
 
-  private async withRetry<T>(work: (pool: mssql.ConnectionPool) => Promise<T>): Promise<T> {
+  private async withRetry<T>(
+    work: (pool: mssql.ConnectionPool) => Promise<T>,
+    batch: BatchOptions = {},
+  ): Promise<T> {
     let backoff = this.options.backoffMs;
+    const limit = batch.timeoutMs ?? this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         return await work(await this.connect());
       } catch (e) {
-        const error = classify(e);
+        const error = classify(e, batch, limit);
         if (!error.transient || attempt >= this.options.attempts) throw error;
         if (backoff > 0) await new Promise((r) => setTimeout(r, backoff));
         backoff *= 2;
@@ -170,10 +208,17 @@ export class SqlSession {
     }
   }
 
-  /** Runs one batch (text as SQL Server receives it). Steps' batches are guarded, so a retry is harmless. */
-  async batch(text: string): Promise<BatchResult> {
+  /**
+   * Runs one batch (text as SQL Server receives it). Steps' batches are guarded, so a retry after a dropped connection
+   * is harmless; a batch that changes state and timed out is not retried (see BatchOptions).
+   */
+  async batch(text: string, options: BatchOptions = {}): Promise<BatchResult> {
     return this.withRetry(async (pool) => {
-      const request = pool.request();
+      // mssql takes per-request overrides (its typings omit the argument)
+      const request =
+        options.timeoutMs === undefined
+          ? pool.request()
+          : (pool as unknown as PerRequest).request({ requestTimeout: options.timeoutMs });
       const messages: string[] = [];
       request.on('info', (info: { message: string }) => messages.push(info.message));
       const result = await request.batch(text);
@@ -181,7 +226,7 @@ export class SqlSession {
         recordsets: (result.recordsets as unknown as Array<Array<Record<string, unknown>>>) ?? [],
         messages,
       };
-    });
+    }, options);
   }
 
   /** A parameterised query (sp_executesql): for reads that take values. */

@@ -70,8 +70,8 @@ export interface RunningEstate {
 
 export interface EstateOptions {
   clock: Clock;
-  /** Overrides the spec's link timing. */
-  timing?: Partial<LinkTiming>;
+  /** Overrides the spec's timing (the links' and the SQL Servers' backups). */
+  timing?: Partial<LinkTiming> & { backupSeconds?: number };
   /** Retry-After of long-running ARM operations (seconds, default 1). */
   retryAfterSeconds?: number;
   /** The bearer token written into the connection file (any non-empty token is accepted). */
@@ -91,7 +91,10 @@ export async function startEstate(
   for (const m of spec.managedInstances) instances.add(createManagedInstance(m, now));
   const entries: SqlServerEntry[] = spec.sqlServers.map((s) => {
     const { host, endpointAddress, ...serverSpec } = s;
-    return { serverName: s.serverName, host, endpointAddress, state: createServerState(serverSpec, clock) };
+    const state = createServerState(serverSpec, clock);
+    const backupSeconds = opts.timing?.backupSeconds ?? spec.timing?.backupSeconds;
+    if (backupSeconds) state.backupSeconds = backupSeconds;
+    return { serverName: s.serverName, host, endpointAddress, state };
   });
   const links = new LinkEngine({
     clock,

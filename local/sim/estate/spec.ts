@@ -78,6 +78,8 @@ const timingSchema = z
     failoverSeconds: z.number().min(0),
     deleteSeconds: z.number().min(0),
     patchSeconds: z.number().min(0),
+    /** Simulated seconds every BACKUP DATABASE on the estate's SQL Servers takes (default: at once). */
+    backupSeconds: z.number().min(0),
   })
   .partial();
 
@@ -107,7 +109,7 @@ export interface EstateSpec {
   sqlServers: EstateServerSpec[];
   managedInstances: EstateInstanceSpec[];
   keyVault: { secrets: Record<string, string> };
-  timing?: Partial<LinkTiming>;
+  timing?: Partial<LinkTiming> & { backupSeconds?: number };
 }
 
 // The schema's output must fit the declared types (a compile-time check).

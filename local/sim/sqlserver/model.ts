@@ -211,4 +211,9 @@ export interface SimServerState {
   databaseReplicaStates: SimDatabaseReplicaState[];
   seedings: SimSeeding[];
   databases: SimDatabase[];
+  /**
+   * Simulated seconds a BACKUP DATABASE takes on this server (the estate's `timing.backupSeconds`): the reply and
+   * the msdb.dbo.backupset row come only once the clock has passed that long; an attention cancels it. Unset: at once.
+   */
+  backupSeconds?: number;
 }

@@ -455,6 +455,19 @@ class Connection {
           rpc.proc,
           rpc.params.map((p) => ({ name: p.name || undefined, value: p.value })),
         );
+      if (interp.lasting.length > 0) {
+        // a statement that lasts simulated time: answered once the clock has passed its end, cancelled by an attention
+        const until = Math.max(...interp.lasting.map((l) => l.until.getTime()));
+        if (await this.lastsUntil(until)) {
+          this.send(doneToken(kind === 'rpc' ? 0xfe : 0xfd, DONE.FINAL, 0, 0, this.tds));
+          this.send(doneToken(0xfd, DONE.ATTN, 0, 0, this.tds));
+          return;
+        }
+        if (this.socket.destroyed) return;
+        this.hooks.beforeStatement?.(this.state);
+        for (const l of interp.lasting) l.finish();
+        this.hooks.onChange?.(this.state);
+      }
       events.push(...interp.events);
     } catch (e) {
       const err =
@@ -466,6 +479,26 @@ class Connection {
     entry.errorNumbers = events.flatMap((ev) => (ev.k === 'error' ? [ev.error.number] : []));
     if (entry.errorNumbers.length) entry.errorNumber = entry.errorNumbers[0];
     this.finish(kind, events, outputs);
+  }
+
+  /**
+   * Waits (looking at the clock every few real milliseconds, so a virtual clock moved by a test is seen) until the
+   * clock reaches `until`; true when an attention or a closed connection cancelled the wait.
+   */
+  private lastsUntil(until: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setInterval(() => {
+        if (this.socket.destroyed) done(true);
+        else if (this.clock.now().getTime() >= until) done(false);
+      }, 5);
+      const done = (cancelled: boolean) => {
+        clearInterval(timer);
+        this.current = null;
+        if (cancelled) this.attention = false;
+        resolve(cancelled);
+      };
+      this.current = { abort: () => done(true) };
+    });
   }
 
   /** sp_executesql over RPC: @statement, @params, then the parameters. */

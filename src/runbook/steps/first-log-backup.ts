@@ -24,7 +24,8 @@ export const firstLogBackup = defineStep<{ taken: number }>({
   found: (o) => [`${o.taken} log backup(s) since seeding finished`],
   async act(io) {
     const out = report(this.id);
-    await io.run(this.render(io.link).tsql!.backup!);
+    // the log since the full backup may be large: no client-side limit (the function's timeout bounds it)
+    await io.run(this.render(io.link).tsql!.backup!, {}, { timeoutMs: 0 });
     out.changed.push(`log backup to ${backupFile(io.request, 'log')}`);
     return out;
   },

@@ -36,7 +36,8 @@ export const prepareDatabase = defineStep<catalog.DatabaseInfo | undefined>({
     } else out.found.push('FULL recovery');
     // a switch to FULL recovery starts no log chain by itself: the full backup does
     if (!db.hasFullBackup || switched) {
-      await io.run(batches.backup!);
+      // a full backup lasts as long as the database is big: no client-side limit (the function's timeout bounds it)
+      await io.run(batches.backup!, {}, { timeoutMs: 0 });
       out.changed.push(`full backup to ${backupFile(io.request, 'full')}`);
     }
     return out;

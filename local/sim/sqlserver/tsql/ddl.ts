@@ -38,6 +38,11 @@ export interface DdlEnv {
   error(e: SqlError): void;
   database(name: string): SimDatabase | undefined;
   onDistributedAgCommand?: (cmd: DistributedAgCommand) => void;
+  /**
+   * A statement that lasts simulated time (a long BACKUP): `finish` runs, and the request is answered, only once the
+   * clock reaches `until`; a request cancelled before then never runs it.
+   */
+  lasts?(until: Date, finish: () => void): void;
 }
 
 /**
@@ -545,9 +550,31 @@ function backup(s: Stmt & { t: 'backup' }, env: DdlEnv): void {
     }
   }
   const copyOnly = s.options.COPY_ONLY === true;
+  const seconds = s.kind === 'DATABASE' ? (env.state.backupSeconds ?? 0) : 0;
+  if (seconds > 0 && env.lasts) {
+    // a long backup: msdb records it, and the client hears of it, when it has finished
+    env.lasts(new Date(now.getTime() + seconds * 1000), () =>
+      record(s, env, db, devices, now, seconds, copyOnly, pages),
+    );
+    return;
+  }
+  record(s, env, db, devices, now, 0, copyOnly, pages);
+}
+
+function record(
+  s: Stmt & { t: 'backup' },
+  env: DdlEnv,
+  db: SimDatabase,
+  devices: string[],
+  now: Date,
+  seconds: number,
+  copyOnly: boolean,
+  pages: number,
+): void {
   const first = db.currentLsn;
   db.currentLsn += 1000n;
-  const finish = new Date(now.getTime() + 1000);
+  const finish = new Date(now.getTime() + Math.max(1, seconds) * 1000);
+  const took = seconds > 0 ? seconds.toFixed(3) : s.kind === 'DATABASE' ? '0.105' : '0.011';
   db.backups.push({
     type: s.kind === 'DATABASE' ? 'D' : 'L',
     isCopyOnly: copyOnly,
@@ -570,7 +597,7 @@ function backup(s: Stmt & { t: 'backup' }, env: DdlEnv): void {
     );
     env.info(
       3014,
-      `BACKUP DATABASE successfully processed ${pages + logPages} pages in 0.105 seconds (${(((pages + logPages) * 8) / 1024 / 0.105).toFixed(3)} MB/sec).`,
+      `BACKUP DATABASE successfully processed ${pages + logPages} pages in ${took} seconds (${(((pages + logPages) * 8) / 1024 / Number(took)).toFixed(3)} MB/sec).`,
     );
   } else {
     env.info(
@@ -579,7 +606,7 @@ function backup(s: Stmt & { t: 'backup' }, env: DdlEnv): void {
     );
     env.info(
       3014,
-      `BACKUP LOG successfully processed ${logPages} pages in 0.011 seconds (${((logPages * 8) / 1024 / 0.011).toFixed(3)} MB/sec).`,
+      `BACKUP LOG successfully processed ${logPages} pages in ${took} seconds (${((logPages * 8) / 1024 / Number(took)).toFixed(3)} MB/sec).`,
     );
   }
 }

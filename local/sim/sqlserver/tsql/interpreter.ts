@@ -100,6 +100,8 @@ const NAME_RESOLUTION = new Set([207, 208, 209]);
 
 export class Interpreter {
   readonly events: ExecEvent[] = [];
+  /** Statements that last simulated time (a long BACKUP): the listener finishes them once the clock has passed. */
+  readonly lasting: Array<{ until: Date; finish: () => void }> = [];
   /** > 0 inside BEGIN TRY: errors go to the CATCH block instead of the client */
   private tryDepth = 0;
   /** the errors being handled by the enclosing CATCH blocks (ERROR_NUMBER() …) */
@@ -343,6 +345,7 @@ export class Interpreter {
           error: (err) => this.raise(err),
           database: (n) => this.database(n),
           onDistributedAgCommand: this.hooks.onDistributedAgCommand,
+          lasts: (until, finish) => this.lasting.push({ until, finish }),
         };
         runDdl(s, env);
         this.hooks.onChange?.();
@@ -396,6 +399,7 @@ export class Interpreter {
       return inner.runDynamic(sql, params);
     } finally {
       this.events.push(...inner.events);
+      this.lasting.push(...inner.lasting);
     }
   }
 
