@@ -39,7 +39,7 @@ resource linkOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
   name: guid(resourceGroup().id, 'milink-link-operator')
   properties: {
     roleName: 'milink link operator (${resourceGroup().name}, ${uniqueString(resourceGroup().id)})'
-    description: 'The Azure Resource Manager actions milink sends to a managed instance for the operations it registers (today: create and watch Managed Instance links).'
+    description: 'The Azure Resource Manager actions milink sends to a managed instance for the operations it registers (create, watch, fail over and drop Managed Instance links).'
     type: 'CustomRole'
     assignableScopes: [
       resourceGroup().id
@@ -51,9 +51,11 @@ resource linkOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
           'Microsoft.Sql/managedInstances/databases/read'
           'Microsoft.Sql/managedInstances/serverTrustCertificates/read'
           'Microsoft.Sql/managedInstances/serverTrustCertificates/write'
+          'Microsoft.Sql/managedInstances/serverTrustCertificates/delete'
           'Microsoft.Sql/managedInstances/endpointCertificates/read'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/read'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write'
+          'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/delete'
         ]
         notActions: []
         dataActions: []

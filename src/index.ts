@@ -5,6 +5,7 @@
 import './functions/plan.js';
 import './functions/links.js';
 import './functions/queue.js';
+import './functions/lifecycle.js';
 import './orchestrators/operations.js';
 import './activities/preflight.js';
 import './activities/run-step.js';

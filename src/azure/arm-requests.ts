@@ -80,6 +80,39 @@ export function listLinks(mi: InstanceRef): ArmRequest {
   return { method: 'GET', path: withVersion(`${instancePath(mi)}/distributedAvailabilityGroups`) };
 }
 
+/** Drops the link on the instance: 200 | 202 (follow Location) | 204 when absent; both copies then stand alone. */
+export function deleteLink(mi: InstanceRef, link: string): ArmRequest {
+  return { method: 'DELETE', path: withVersion(linkPath(mi, link)) };
+}
+
+/** Fails the link over: `Planned` (the instance must be primary) or `ForcedAllowDataLoss` (the instance secondary). */
+export function failoverLink(
+  mi: InstanceRef,
+  link: string,
+  failoverType: 'Planned' | 'ForcedAllowDataLoss',
+): ArmRequest {
+  return { method: 'POST', path: withVersion(`${linkPath(mi, link)}/failover`), body: { failoverType } };
+}
+
+/** Sets the instance's role in the link (the documented way to demote the instance after a forced failover). */
+export function setLinkRole(
+  mi: InstanceRef,
+  link: string,
+  instanceRole: 'Primary' | 'Secondary',
+  roleChangeType: 'Forced' | 'Planned',
+): ArmRequest {
+  return {
+    method: 'POST',
+    path: withVersion(`${linkPath(mi, link)}/setRole`),
+    body: { instanceRole, roleChangeType },
+  };
+}
+
+/** Removes the instance's trust of a SQL Server certificate. */
+export function deleteServerTrustCertificate(mi: InstanceRef, name: string): ArmRequest {
+  return { method: 'DELETE', path: withVersion(`${instancePath(mi)}/serverTrustCertificates/${seg(name)}`) };
+}
+
 /**
  * The Azure RBAC action a request needs, derived from its method and path (a custom role holds exactly these).
  * Resource-type segments are the even segments after `providers/Microsoft.Sql`; a POST to an action name

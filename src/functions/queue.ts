@@ -1,6 +1,7 @@
 import { app, output, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { InvalidRequestError, jsonObject } from '../link/errors.js';
+import { isLifecycleAction, LIFECYCLE_ACTIONS, parseLifecycleRequest } from '../link/lifecycle.js';
 import { parseLinkRequest } from '../link/request.js';
 import { startOperation } from './start.js';
 
@@ -14,9 +15,15 @@ export const poisonQueue = output.storageQueue({
   connection: 'AzureWebJobsStorage',
 });
 
-const TICKET_FIELDS = ['ticketId', 'action', 'request'];
+const TICKET_FIELDS = ['ticketId', 'action', 'request', 'options'];
+const ACTIONS = ['create', ...Object.keys(LIFECYCLE_ACTIONS)];
 
-function parseTicket(message: unknown): { ticketId: string; request: unknown } {
+function parseTicket(message: unknown): {
+  ticketId: string;
+  action: string;
+  request: unknown;
+  options: unknown;
+} {
   const ticket = jsonObject(message, 'the message');
   const details = [
     ...Object.keys(ticket)
@@ -24,7 +31,7 @@ function parseTicket(message: unknown): { ticketId: string; request: unknown } {
       .map((k) => ({
         code: 'UnknownField',
         target: k,
-        message: `unknown field ${k}: a ticket has ticketId, action and request`,
+        message: `unknown field ${k}: a ticket has ticketId, action, request and options`,
       })),
   ];
   if (typeof ticket.ticketId !== 'string' || !/^[A-Za-z0-9._:-]{1,64}$/.test(ticket.ticketId))
@@ -33,12 +40,23 @@ function parseTicket(message: unknown): { ticketId: string; request: unknown } {
       target: 'ticketId',
       message: 'ticketId must be 1-64 letters, digits and . _ : -',
     });
-  if (ticket.action !== 'create')
-    details.push({ code: 'InvalidValue', target: 'action', message: 'action must be "create"' });
+  if (typeof ticket.action !== 'string' || !ACTIONS.includes(ticket.action))
+    details.push({
+      code: 'InvalidValue',
+      target: 'action',
+      message: `action must be one of ${ACTIONS.map((a) => `"${a}"`).join(', ')}`,
+    });
+  if (ticket.action === 'create' && ticket.options !== undefined)
+    details.push({ code: 'UnknownField', target: 'options', message: 'a create ticket takes no options' });
   if (ticket.request === undefined)
     details.push({ code: 'MissingField', target: 'request', message: 'request is required' });
   if (details.length > 0) throw new InvalidRequestError(details);
-  return { ticketId: ticket.ticketId as string, request: ticket.request };
+  return {
+    ticketId: ticket.ticketId as string,
+    action: ticket.action as string,
+    request: ticket.request,
+    options: ticket.options,
+  };
 }
 
 export async function linkRequestsHandler(message: unknown, context: InvocationContext): Promise<void> {
@@ -46,11 +64,21 @@ export async function linkRequestsHandler(message: unknown, context: InvocationC
   try {
     const ticket = parseTicket(message);
     ticketId = ticket.ticketId;
-    const request = parseLinkRequest(ticket.request, new Date());
-    const outcome = await startOperation(df.getClient(context), 'createLink', request, ticketId);
+    const lifecycle = isLifecycleAction(ticket.action)
+      ? parseLifecycleRequest(ticket.action, ticket.request, ticket.options, new Date())
+      : undefined;
+    const operation = lifecycle?.operation ?? 'createLink';
+    const request = lifecycle?.request ?? parseLinkRequest(ticket.request, new Date());
+    const outcome = await startOperation(
+      df.getClient(context),
+      operation,
+      request,
+      ticketId,
+      lifecycle?.parameters,
+    );
     context.log(
       outcome.started
-        ? `[ticket ${ticketId}] createLink started: ${outcome.instanceId}`
+        ? `[ticket ${ticketId}] ${operation} started: ${outcome.instanceId}`
         : `[ticket ${ticketId}] ${outcome.operation} already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
     );
   } catch (e) {

@@ -37,6 +37,8 @@ export interface OperationInput {
   request: LinkRequest;
   ticketId?: string;
   options: RunOptions;
+  /** The operation's own parameters (drop's options, failover's direction, …), validated by the trigger. */
+  parameters?: Record<string, unknown>;
   /** Set when a long wait continues as a new generation (continueAsNew), so the history stays short. */
   waiting?: WaitState;
   /** Set when a run handed the operation over to its resolved link's id: preflight already ran. */
@@ -54,6 +56,8 @@ export interface WaitState {
   deadline: string;
   interval: number;
   lastProgress: string;
+  /** The wait's last observation, handed to its next look. */
+  previous?: unknown;
 }
 
 export interface OperationOutput {
@@ -83,13 +87,14 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
   return function* (context: OrchestrationContext) {
     const input = context.df.getInput() as OperationInput;
     const { request, ticketId, options } = input;
+    const parameters = input.parameters ?? {};
     const log = (message: string) => {
       if (!context.df.isReplaying)
         context.log(
           `${ticketId ? `[ticket ${ticketId}] ` : ''}${op.name} ${request.managedInstance.name}/${request.database}: ${message}`,
         );
     };
-    const initial = buildPlan(op, request);
+    const initial = buildPlan(op, request, {}, parameters);
     const status: OperationStatus = input.waiting?.status ?? {
       operation: op.name,
       phase: 'preflight',
@@ -129,6 +134,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       facts,
       step,
       ...(ticketId ? { ticketId } : {}),
+      ...(input.parameters ? { parameters: input.parameters } : {}),
       ...extra,
     });
 
@@ -155,7 +161,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
 
     /** The steps as they will run (names resolved, titles completed); returns where the steps begin. */
     const begin = (known: EstateFacts): number => {
-      const found = buildPlan(op, request, known);
+      const found = buildPlan(op, request, known, parameters);
       status.link = found.names.link;
       const planned = new Set(found.steps.map((s) => s.id));
       status.steps = found.steps.map((s) => ({
@@ -170,7 +176,9 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
     };
 
     let at = 0;
-    let wait: { lro?: string; deadline: string; interval: number; lastProgress: string } | undefined;
+    let wait:
+      | { lro?: string; deadline: string; interval: number; lastProgress: string; previous?: unknown }
+      | undefined;
     publish();
     if (input.waiting) {
       at = input.waiting.at;
@@ -271,9 +279,11 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
         }
         const result = (yield* call('runStep', step.id, {
           ...(wait.lro ? { lro: wait.lro } : {}),
+          ...(wait.previous !== undefined ? { previous: wait.previous } : {}),
           since: context.df.currentUtcDateTime.toISOString(),
         })) as StepResult;
         observation = result.observation;
+        wait.previous = observation;
         if (result.lro) wait.lro = result.lro;
         else delete wait.lro;
         status.progress = step.progress?.(observation) ?? {};

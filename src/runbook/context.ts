@@ -26,9 +26,15 @@ export interface LinkContext {
   /** The certificate the endpoint authenticates with: an existing endpoint keeps its own. */
   endpointCertificate: string | undefined;
   endpointCertificateRef: SqlText;
+  /** The operation's own parameters (drop's options, failover's direction, …); {} for createLink. */
+  parameters: Readonly<Record<string, unknown>>;
 }
 
-export function linkContext(request: LinkRequest, facts: EstateFacts = {}): LinkContext {
+export function linkContext(
+  request: LinkRequest,
+  facts: EstateFacts = {},
+  parameters: Readonly<Record<string, unknown>> = {},
+): LinkContext {
   const names = resolveNames(request, facts);
   const endpointCertificate = facts.endpoint?.certificateName ?? names.certificate;
   return {
@@ -44,6 +50,7 @@ export function linkContext(request: LinkRequest, facts: EstateFacts = {}): Link
     partnerEndpoint: sql.endpointUrl(request.sqlServer.endpointAddress, request.sqlServer.endpointPort),
     endpointCertificate,
     endpointCertificateRef: endpointCertificate ?? sql.variables.certificateName,
+    parameters,
   };
 }
 

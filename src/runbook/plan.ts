@@ -30,10 +30,17 @@ export interface Plan {
   variables: SqlcmdVariable[];
   /** Remarks for the reader (derived names, assumptions). */
   notes: string[];
+  /** The operation's own parameters the plan was rendered with. */
+  parameters: Readonly<Record<string, unknown>>;
 }
 
-export function buildPlan(op: Operation, request: LinkRequest, facts: EstateFacts = {}): Plan {
-  const link = linkContext(request, facts);
+export function buildPlan(
+  op: Operation,
+  request: LinkRequest,
+  facts: EstateFacts = {},
+  parameters: Readonly<Record<string, unknown>> = {},
+): Plan {
+  const link = linkContext(request, facts, parameters);
   const steps: PlanStep[] = [];
   for (const step of op.steps) {
     if (step.include && !step.include(link)) continue;
@@ -62,7 +69,7 @@ export function buildPlan(op: Operation, request: LinkRequest, facts: EstateFact
     notes.push(
       'mirroring endpoint: created when SQL Server has none; an existing one is altered to certificate + AES at run time',
     );
-  return { operation: op.name, request, names: link.names, steps, variables, notes };
+  return { operation: op.name, request, names: link.names, steps, variables, notes, parameters };
 }
 
 /** The JSON plan: `{ steps: [ { id, title, target, tsql?, arm? } ] }`. */
@@ -104,7 +111,9 @@ export function azRestCommand(request: ArmRequest): string {
  */
 export function renderScript(built: Plan): string {
   // Names holding `$(` are written so SQLCMD substitutes nothing in them (src/sql/sqlcmd.ts).
-  const plan = sqlcmdSafePlan(built, () => buildPlan(operationNamed(built.operation)!, built.request));
+  const plan = sqlcmdSafePlan(built, () =>
+    buildPlan(operationNamed(built.operation)!, built.request, {}, built.parameters),
+  );
   const r = plan.request;
   const out: string[] = sqlcmdPreamble(plan.escaped);
   out.push(

@@ -32,6 +32,8 @@ export interface StepReport {
   step: string;
   found: string[];
   changed: string[];
+  /** Figures the step measured (a forced failover's data loss), for the operation's output. Never a secret. */
+  details?: Record<string, unknown>;
 }
 
 /** What is known about the estate when a plan is made; anything missing becomes a sqlcmd variable. */
@@ -77,6 +79,10 @@ export interface StepIo {
   readonly since?: Date;
   /** A long-running operation this step started earlier (its poller's serialised state). */
   readonly operation?: string;
+  /** The operation's own parameters (what the request asked of this drop, failover, …); never a secret. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** A wait: its previous look's observation in this wait (to tell how long something has stayed unchanged). */
+  readonly previous?: unknown;
 }
 
 export interface Step<O = unknown> {

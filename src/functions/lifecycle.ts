@@ -1,0 +1,145 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { errorBody, InvalidRequestError } from '../link/errors.js';
+import { LIFECYCLE_ACTIONS, parseLifecycleRequest, type LifecycleAction } from '../link/lifecycle.js';
+import { operationNamed } from '../runbook/operations.js';
+import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
+import {
+  checkEnvelope,
+  errorResponse,
+  internalError,
+  invalidRequestResponse,
+  jsonResponse,
+  readJsonObject,
+} from './http.js';
+import { startOperation } from './start.js';
+
+/**
+ * The operations on an existing link, over HTTP: `POST /api/links/{drop|failover|resolve-split-brain|migrate}` with
+ * `{ "request": {…the link request…}, "options": {…} }` starts the operation under the link's id (202 with the
+ * status URL; 409 while another operation runs on the link), and `POST /api/links/{action}/plan` with the same body
+ * (and `"live": true` to inspect the estate, executing nothing) returns its plan and reviewable script.
+ */
+
+function lifecycleStart(action: LifecycleAction) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const body = await readJsonObject(request);
+      checkEnvelope(body, ['request', 'options'], ['request']);
+      const parsed = parseLifecycleRequest(action, body.request, body.options, new Date());
+      const client = df.getClient(context);
+      const outcome = await startOperation(
+        client,
+        parsed.operation,
+        parsed.request,
+        undefined,
+        parsed.parameters,
+      );
+      if (!outcome.started)
+        return errorResponse(
+          409,
+          errorBody(
+            'LinkOperationInProgress',
+            `${outcome.operation} for this link on ${parsed.request.managedInstance.name} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
+            undefined,
+            outcome.instanceId,
+          ),
+        );
+      context.log(`${parsed.operation} started: ${outcome.instanceId}`);
+      const urls = client.createHttpManagementPayload(outcome.instanceId) as unknown as Record<
+        string,
+        string
+      >;
+      return jsonResponse(
+        202,
+        {
+          instanceId: outcome.instanceId,
+          operation: parsed.operation,
+          statusUrl: `${new URL(request.url).origin}/api/links/${outcome.instanceId}`,
+          management: urls,
+        },
+        { location: urls.statusQueryGetUri ?? '' },
+      );
+    } catch (e) {
+      if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
+      context.error(`POST /api/links/${action} failed: ${(e as Error).name}: ${(e as Error).message}`);
+      return internalError();
+    }
+  };
+}
+
+function lifecyclePlan(action: LifecycleAction) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const body = await readJsonObject(request);
+      checkEnvelope(body, ['request', 'options', 'live'], ['request']);
+      if (body.live !== undefined && typeof body.live !== 'boolean')
+        throw new InvalidRequestError([
+          { code: 'InvalidType', target: 'live', message: 'live must be true or false' },
+        ]);
+      const parsed = parseLifecycleRequest(action, body.request, body.options, new Date());
+      const op = operationNamed(parsed.operation);
+      if (!op) return internalError(`operation ${parsed.operation} is not registered`);
+      if (!body.live) {
+        const plan = buildPlan(op, parsed.request, {}, parsed.parameters);
+        return jsonResponse(200, {
+          operation: op.name,
+          ...planToJson(plan),
+          notes: plan.notes,
+          script: renderScript(plan),
+        });
+      }
+      const client = df.getClient(context);
+      const instanceId = await client.startNew('planOperation', {
+        input: { operation: op.name, request: parsed.request, parameters: parsed.parameters },
+      });
+      const answer = await client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
+        timeoutInMilliseconds: 60_000,
+        retryIntervalInMilliseconds: 250,
+      });
+      if (answer.status !== 200)
+        return {
+          status: answer.status,
+          headers: Object.fromEntries(answer.headers),
+          body: await answer.text(),
+        };
+      const status = await client.getStatus(instanceId);
+      if (String(status.runtimeStatus) !== 'Completed')
+        return errorResponse(
+          502,
+          errorBody('LivePlanFailed', String(status.output ?? 'the live plan failed'), undefined, instanceId),
+        );
+      return jsonResponse(200, { live: true, operation: op.name, instanceId, ...(status.output as object) });
+    } catch (e) {
+      if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
+      context.error(`plan of ${action} failed: ${(e as Error).name}`);
+      return internalError();
+    }
+  };
+}
+
+const FUNCTION_NAMES: Record<LifecycleAction, string> = {
+  drop: 'linksDrop',
+  failover: 'linksFailover',
+  'resolve-split-brain': 'linksResolveSplitBrain',
+  migrate: 'linksMigrate',
+};
+
+for (const action of Object.keys(LIFECYCLE_ACTIONS) as LifecycleAction[]) {
+  // only operations this build registers get a route
+  if (!operationNamed(LIFECYCLE_ACTIONS[action].operation)) continue;
+  app.http(FUNCTION_NAMES[action], {
+    route: `links/${action}`,
+    methods: ['POST'],
+    authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
+    handler: lifecycleStart(action),
+  });
+  app.http(`${FUNCTION_NAMES[action]}Plan`, {
+    route: `links/${action}/plan`,
+    methods: ['POST'],
+    authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
+    handler: lifecyclePlan(action),
+  });
+}
