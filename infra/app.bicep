@@ -69,8 +69,9 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
 }
 
 // ---------------------------------------------------------------- storage
-// The Functions host, the durable task hub (blobs, queues, tables), the link-requests queue and the
-// deployment package. Shared keys are off: everything connects with the identity.
+// The Functions host, the durable task hub (blobs, queues, tables), the link-requests and link-alerts
+// queues, the inventory table, the health reports and the deployment package. Shared keys are off:
+// everything connects with the identity.
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: names.storage
@@ -108,6 +109,26 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+// The nightly health reports (src/health/report-store.ts; MILINK_HEALTH_CONTAINER's default).
+resource healthReportsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'milink-health'
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// The links milink manages (src/inventory/store.ts; MILINK_INVENTORY_TABLE's default).
+resource inventoryTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: 'milinkinventory'
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -121,6 +142,12 @@ resource linkRequestsQueue 'Microsoft.Storage/storageAccounts/queueServices/queu
 resource linkRequestsPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: 'link-requests-poison'
+}
+
+// One message per new, changed or resolved health finding (src/activities/health.ts).
+resource linkAlertsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'link-alerts'
 }
 
 // ---------------------------------------------------------------- Key Vault

@@ -58,6 +58,32 @@ const optionalSchema = z.object({
   MILINK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** The durable pause before a step's next try (seconds). */
   MILINK_STEP_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** When the nightly health sweep runs: a six-field NCRONTAB schedule, UTC (docs/health.md). */
+  MILINK_HEALTH_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, { error: 'a six-field NCRONTAB schedule, e.g. 0 0 2 * * *' })
+    .default('0 0 2 * * *'),
+  /** How many SQL Servers and managed instances the sweep reads at once. */
+  MILINK_HEALTH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** The health checks' thresholds as JSON, any subset of src/health/thresholds.ts (empty: the documented defaults). */
+  MILINK_HEALTH_THRESHOLDS: emptyAsUndefined,
+  /**
+   * An incoming webhook (Teams, Slack) that gets one post per night with the new, changed and resolved findings.
+   * Its URL holds a token: in Azure, make the app setting a Key Vault reference. Empty: no webhook.
+   */
+  MILINK_ALERT_WEBHOOK_URL: emptyAsUndefined,
+  /** The dashboard's address, linked from the webhook's post (empty: no link). */
+  MILINK_DASHBOARD_URL: emptyAsUndefined,
+  /** The Table Storage table of managed links, in the app's storage account (AzureWebJobsStorage). */
+  MILINK_INVENTORY_TABLE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/)
+    .default('milinkinventory'),
+  /** The Blob Storage container of the nightly health reports, in the app's storage account. */
+  MILINK_HEALTH_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/)
+    .default('milink-health'),
 });
 
 const settingsSchema = productionSchema.extend(optionalSchema.shape);

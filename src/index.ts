@@ -10,3 +10,8 @@ import './orchestrators/operations.js';
 import './activities/preflight.js';
 import './activities/run-step.js';
 import './activities/inspect.js';
+import './functions/health.js';
+import './functions/adopt.js';
+import './orchestrators/healthSweep.js';
+import './activities/health.js';
+import './activities/inventory.js';

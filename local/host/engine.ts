@@ -44,6 +44,8 @@ export interface EngineOptions {
   trace?: (t: ReplayTrace) => void;
   /** Called after the engine moved a virtual clock (e.g. to let a simulated estate catch up). */
   onClockAdvance?: (now: Date) => void;
+  /** Writes an activity's output bindings (queues) once it returned; a failure fails the activity, as in Azure. */
+  activityOutputs?: (reg: Registration, context: InvocationContext, returned: unknown) => Promise<void>;
 }
 
 interface OrchestratorState {
@@ -614,6 +616,7 @@ export class Engine {
       });
       try {
         const result = await reg.handler(item.input, context);
+        await this.opts.activityOutputs?.(reg, context, result);
         ev = { type: EventType.TaskCompleted, fields: { TaskScheduledId: item.id, Result: toJson(result) } };
       } catch (err) {
         ev = {

@@ -171,6 +171,7 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
     log,
     ...(opts.trace ? { trace: opts.trace } : {}),
     ...(opts.onClockAdvance ? { onClockAdvance: opts.onClockAdvance } : {}),
+    activityOutputs: (reg, context, returned) => writeQueueOutputs(reg, context, returned),
   });
   const binding = durableClientBinding(baseUrl, hubName, functionKey);
   routing.handler = createRequestHandler({

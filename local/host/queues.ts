@@ -20,13 +20,13 @@ export interface Azurite {
 
 export async function startAzurite(opts: { location: string; inMemory: boolean }): Promise<Azurite> {
   const require = createRequire(import.meta.url);
-  const script = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'queue', 'main.js');
+  // queues, tables and blobs: the host's storage account (the app keeps its inventory and reports there too)
+  const script = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
   mkdirSync(opts.location, { recursive: true });
   const args = [
-    '--queueHost',
-    '127.0.0.1',
-    '--queuePort',
-    '0',
+    ...['--queueHost', '127.0.0.1', '--queuePort', '0'],
+    ...['--tableHost', '127.0.0.1', '--tablePort', '0'],
+    ...['--blobHost', '127.0.0.1', '--blobPort', '0'],
     '--disableTelemetry',
     '--skipApiVersionCheck',
     '--loose',
@@ -44,12 +44,17 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
     env: { ...process.env, MILINK_HOST_PID: String(process.pid) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<Record<'Queue' | 'Table' | 'Blob', number>>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /successfully listens on https?:\/\/[^:]+:(\d+)/.exec(out);
-      if (m?.[1]) resolve(Number(m[1]));
+      const found: Record<string, number> = {};
+      for (const m of out.matchAll(
+        /Azurite (Queue|Table|Blob) service is successfully listening at https?:\/\/[^:]+:(\d+)/g,
+      ))
+        found[m[1]!] = Number(m[2]);
+      if (found.Queue && found.Table && found.Blob)
+        resolve(found as Record<'Queue' | 'Table' | 'Blob', number>);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -59,10 +64,12 @@ export async function startAzurite(opts: { location: string; inMemory: boolean }
   child.stdout?.resume();
   child.stderr?.resume();
   return {
-    port,
+    port: ports.Queue,
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};` +
-      `QueueEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+      `QueueEndpoint=http://127.0.0.1:${ports.Queue}/${DEV_ACCOUNT};` +
+      `TableEndpoint=http://127.0.0.1:${ports.Table}/${DEV_ACCOUNT};` +
+      `BlobEndpoint=http://127.0.0.1:${ports.Blob}/${DEV_ACCOUNT};`,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -74,6 +74,9 @@ export interface OperationOutput {
 
 const MAX_POLL_SECONDS = 300;
 
+/** The activity every operation calls once it succeeded, with the link and the request (src/activities/inventory.ts). */
+export const RECORD_ACTIVITY = 'recordInventory';
+
 class StepFailedError extends Error {
   constructor(readonly failure: StepFailure) {
     super(
@@ -313,6 +316,28 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       mark(step.id, 'done');
       status.phase = 'running';
       wait = undefined;
+    }
+
+    // Every operation that succeeds is recorded (the inventory the nightly health sweep reads). Not recorded is a
+    // warning, not a failure: the link is made, and the sweep lists it as unmanaged until it is adopted.
+    try {
+      yield context.df.callActivity(RECORD_ACTIVITY, {
+        ...activityInput('record'),
+        link: status.link,
+        instanceId: context.df.instanceId,
+        since: context.df.currentUtcDateTime.toISOString(),
+        outcome: 'succeeded',
+      });
+    } catch (e) {
+      status.warnings = [
+        ...(status.warnings ?? []),
+        {
+          check: 'record',
+          target: 'azure',
+          message: `${status.link} was not recorded in milink's inventory: ${decodeFailure((e as Error).message, 'record').message}`,
+          advice: 'record it with POST /api/links/adopt and the same request',
+        },
+      ];
     }
 
     status.phase = 'succeeded';
