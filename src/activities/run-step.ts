@@ -1,5 +1,5 @@
 import { stepById } from '../runbook/operations.js';
-import type { StepReport } from '../runbook/step.js';
+import type { Step, StepReport } from '../runbook/step.js';
 import { defineActivity, type ActivityIo } from './io.js';
 
 /** What running a step gives the orchestrator: its report, or for a wait whether it is over and what it saw. */
@@ -13,10 +13,47 @@ export interface StepResult {
   lro?: string;
 }
 
+const held = new Map<string, Promise<void>>();
+
+/** Runs `work` when no other work of the same key runs in this process (in the order they asked). */
+async function exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = held.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const chained = before.then(() => mine);
+  held.set(key, chained);
+  await before;
+  try {
+    return await work();
+  } finally {
+    release();
+    if (held.get(key) === chained) held.delete(key);
+  }
+}
+
+/**
+ * The objects a step of this scope changes are shared by every link of one SQL Server (master key, endpoint
+ * certificate, endpoint) or of one SQL Server and instance (the certificates they trade): links created at once
+ * look and act on them one after the other, so the second finds what the first made instead of making it again.
+ */
+function sharedKey(io: ActivityIo, scope: Step['scope']): string | undefined {
+  const server = `${io.request.sqlServer.host.toLowerCase()}:${io.request.sqlServer.port}`;
+  if (scope === 'sqlserver') return `${server}|${io.step}`;
+  const mi = io.request.managedInstance;
+  if (scope === 'pair')
+    return `${server}|${mi.subscriptionId}/${mi.resourceGroup}/${mi.name}`.toLowerCase() + `|${io.step}`;
+  return undefined;
+}
+
 /** runStep: any runbook step by id — inspect, act only if needed, report. */
 export async function runStep(io: ActivityIo): Promise<StepResult> {
   const step = stepById(io.step);
   if (!step) throw new Error(`no runbook step ${io.step}`);
+  const key = step.act && !step.wait ? sharedKey(io, step.scope) : undefined;
+  return key ? exclusive(key, () => inspectAndAct(io, step)) : inspectAndAct(io, step);
+}
+
+async function inspectAndAct(io: ActivityIo, step: Step): Promise<StepResult> {
   const observation = await step.inspect(io);
   const needed = step.needed(observation);
   if (step.wait) {

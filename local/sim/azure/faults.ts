@@ -1,7 +1,7 @@
 /**
  * Fault injection for the HTTPS stand-ins (ARM and Key Vault): latency, throttling (429 + Retry-After),
  * server errors (5xx) and dropped connections, each optionally limited to a method and a path pattern and
- * to a number of requests.
+ * to a number of requests; or, at random from a seed, a share of all matching requests (soak tests).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -34,8 +34,32 @@ export interface InjectedFault {
   path: string;
 }
 
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed gives the same sequence. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Transient faults on a share of requests, drawn from a seeded generator. */
+export interface RandomFaults extends FaultMatch {
+  seed: number;
+  /** The share of matching requests that meet a fault (0-1). */
+  rate: number;
+  /** The faults drawn from, each as likely (default: throttling, 500, 503 and a dropped connection). */
+  kinds?: Array<'throttle' | 'error' | 'unavailable' | 'drop'>;
+  /** Retry-After of a throttled answer (seconds, default 0). */
+  retryAfterSeconds?: number;
+}
+
 export class FaultInjector {
   private rules: ActiveRule[] = [];
+  private chance: { faults: RandomFaults; next: () => number } | undefined;
   /** Every fault injected so far, in order (tests read it). */
   readonly injected: InjectedFault[] = [];
 
@@ -68,8 +92,41 @@ export class FaultInjector {
     return this.add({ ...match, kind: 'drop', times });
   }
 
+  /**
+   * From now on, each matching request meets a fault with probability `rate` (throttling, a 5xx or a dropped
+   * connection), drawn from a generator seeded with `seed`: the n-th matching request meets the same fault in
+   * every run with that seed. Returns a function that stops it.
+   */
+  randomly(faults: RandomFaults): () => void {
+    const chance = { faults, next: seededRandom(faults.seed) };
+    this.chance = chance;
+    return () => {
+      if (this.chance === chance) this.chance = undefined;
+    };
+  }
+
   clear(): void {
     this.rules = [];
+    this.chance = undefined;
+  }
+
+  /** The fault, if any, the seeded generator gives this request. */
+  private drawn(method: string, path: string): FaultRule | undefined {
+    const chance = this.chance;
+    if (!chance || !matchesRequest(chance.faults, method, path)) return undefined;
+    if (chance.next() >= chance.faults.rate) return undefined;
+    const kinds = chance.faults.kinds ?? ['throttle', 'error', 'unavailable', 'drop'];
+    const kind = kinds[Math.floor(chance.next() * kinds.length)]!;
+    switch (kind) {
+      case 'throttle':
+        return { kind, retryAfterSeconds: chance.faults.retryAfterSeconds ?? 0 };
+      case 'error':
+        return { kind, status: 500 };
+      case 'unavailable':
+        return { kind: 'error', status: 503 };
+      case 'drop':
+        return { kind };
+    }
   }
 
   /**
@@ -83,14 +140,12 @@ export class FaultInjector {
   ): Promise<boolean> {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    for (const active of [...this.rules]) {
+    const drawn = this.drawn(method, path);
+    const rules = [...this.rules, ...(drawn ? [{ rule: drawn, remaining: 1 }] : [])];
+    for (const active of rules) {
       const { rule } = active;
       if (active.remaining <= 0) continue;
-      if (rule.method && rule.method.toUpperCase() !== method) continue;
-      if (rule.path !== undefined) {
-        const hit = typeof rule.path === 'string' ? path.includes(rule.path) : rule.path.test(path);
-        if (!hit) continue;
-      }
+      if (!matchesRequest(rule, method, path)) continue;
       active.remaining -= 1;
       if (active.remaining <= 0) this.rules = this.rules.filter((r) => r !== active);
       this.injected.push({ kind: rule.kind, method, path });
@@ -121,4 +176,10 @@ export class FaultInjector {
     }
     return false;
   }
+}
+
+function matchesRequest(match: FaultMatch, method: string, path: string): boolean {
+  if (match.method && match.method.toUpperCase() !== method) return false;
+  if (match.path === undefined) return true;
+  return typeof match.path === 'string' ? path.includes(match.path) : match.path.test(path);
 }
