@@ -246,6 +246,8 @@ export interface HostOnEstateOptions {
   /** Receives every log line (also kept in `logs`). */
   log?: (line: string) => void;
   trace?: Parameters<typeof startLocalHost>[0]['trace'];
+  /** Queues, tables and blobs on Azurite (default: none). */
+  queues?: 'azurite-memory' | false;
 }
 
 /**
@@ -257,7 +259,7 @@ export async function startHostOn(estate: RunningEstate, opts: HostOnEstateOptio
   const host = await startLocalHost({
     stateDir: join(opts.dir, 'host'),
     clock: opts.clock,
-    queues: false,
+    queues: opts.queues ?? false,
     env: {
       ...milinkSettingsFor(estate.connection, opts.dir),
       ...FAST_RETRY_SETTINGS,

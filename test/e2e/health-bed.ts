@@ -3,9 +3,13 @@
  * Azurite (queues, tables, blobs), links recorded through POST /api/links/adopt, and the nightly timer fired on the
  * virtual clock.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { EstateSpec } from '../../local/sim/estate/estate.js';
-import { startBed, type Bed } from './harness.js';
+import { VirtualClock } from '../../local/sim/clock.js';
+import { startEstate, type EstateSpec } from '../../local/sim/estate/estate.js';
+import { startHostOn, type Bed } from './harness.js';
 
 export const SUB = '00000000-0000-0000-0000-000000000001';
 
@@ -51,15 +55,38 @@ export function adoptRequest(bed: Bed, l: GeneratedLink): Record<string, unknown
   };
 }
 
+export interface HealthBedOptions {
+  env?: Record<string, string>;
+  /** Items per page of the ARM stand-in's lists (default 100). */
+  armListPageSize?: number;
+}
+
+/** The estate and milink on the local host with Azurite (queues, tables, blobs), one virtual clock. */
 export async function startHealthBed(
   generate: { sqlServers: number; instances: number; links: number },
-  env: Record<string, string> = {},
+  opts: HealthBedOptions = {},
 ): Promise<Bed> {
-  return startBed({
-    spec: { generate } as unknown as EstateSpec,
-    queues: 'azurite-memory',
-    env: { MILINK_AZURE_RETRY_ATTEMPTS: '1', MILINK_SQL_RETRY_ATTEMPTS: '2', ...env },
+  const clock = new VirtualClock('2026-11-22T08:00:00Z');
+  const estate = await startEstate({ generate } as unknown as EstateSpec, {
+    clock,
+    retryAfterSeconds: 0,
+    ...(opts.armListPageSize ? { armListPageSize: opts.armListPageSize } : {}),
   });
+  const dir = mkdtempSync(join(tmpdir(), 'milink-health-'));
+  const bed = await startHostOn(estate, {
+    clock,
+    dir,
+    queues: 'azurite-memory',
+    env: { MILINK_AZURE_RETRY_ATTEMPTS: '1', MILINK_SQL_RETRY_ATTEMPTS: '2', ...opts.env },
+  });
+  return {
+    ...bed,
+    async close() {
+      await bed.close();
+      await estate.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function adopt(bed: Bed, links: GeneratedLink[]): Promise<void> {

@@ -357,7 +357,12 @@ export async function startArm(opts: ArmOptions): Promise<RunningArm> {
     if (col === 'distributedavailabilitygroups') {
       const links = opts.links;
       if (!itemName) {
-        if (method === 'GET') return reply(200, { value: links.list(mi) });
+        if (method === 'GET') {
+          // pageable like every ARM list (DistributedAvailabilityGroups_ListByInstance): nextLink until the last page
+          const page = listPage(links.list(mi), url, base, pageSize);
+          if ('error' in page) return reply(400, page.error);
+          return reply(200, { value: page.items, ...page.next });
+        }
         return reply(405, armError('MethodNotAllowed', `${method} is not allowed here.`));
       }
       if (action) {

@@ -76,6 +76,8 @@ export interface EstateOptions {
   retryAfterSeconds?: number;
   /** The bearer token written into the connection file (any non-empty token is accepted). */
   token?: string;
+  /** Items per page of ARM lists (instances, links; default 100). */
+  armListPageSize?: number;
 }
 
 export async function startEstate(
@@ -149,6 +151,7 @@ export async function startEstate(
       links,
       faults: armFaults,
       ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+      ...(opts.armListPageSize !== undefined ? { listPageSize: opts.armListPageSize } : {}),
     });
     started.push(arm);
     const keyVault = await startKeyVault({
