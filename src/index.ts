@@ -4,6 +4,7 @@
  */
 import './functions/plan.js';
 import './functions/links.js';
+import './functions/operations.js';
 import './functions/queue.js';
 import './functions/lifecycle.js';
 import './orchestrators/operations.js';

@@ -205,6 +205,30 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
     res.writeHead(response.status ?? 200, outHeaders).end(bytes);
   }
 
+  /**
+   * The instances query as the extension answers it: `runtimeStatus` (comma-separated, any case), `createdTimeFrom`
+   * and `createdTimeTo` (ISO times, inclusive) filter; `instanceIdPrefix` too. Everything fits one page here.
+   */
+  function listed(query: URLSearchParams): Status[] {
+    const states = query
+      .get('runtimeStatus')
+      ?.split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== '');
+    const from = query.get('createdTimeFrom');
+    const to = query.get('createdTimeTo');
+    const prefix = query.get('instanceIdPrefix');
+    return ctx.engine
+      .listStatuses()
+      .filter(
+        (s) =>
+          (!states?.length || states.includes(s.runtimeStatus.toLowerCase())) &&
+          (!from || Date.parse(s.createdTime) >= Date.parse(from)) &&
+          (!to || Date.parse(s.createdTime) <= Date.parse(to)) &&
+          (!prefix || s.instanceId.startsWith(prefix)),
+      );
+  }
+
   async function durableApi(
     req: IncomingMessage,
     res: ServerResponse,
@@ -234,7 +258,7 @@ export function createRequestHandler(ctx: HttpContext): (req: IncomingMessage, r
     if (parts[0] !== 'instances') return send(res, 404);
     const id = parts[1];
     if (!id) {
-      if (method === 'GET') return send(res, 200, ctx.engine.listStatuses().map(statusJson));
+      if (method === 'GET') return send(res, 200, listed(url.searchParams).map(statusJson));
       return send(res, 404);
     }
     if (parts.length === 2 && method === 'GET') {

@@ -58,3 +58,45 @@ export function internalError(
 ): HttpResponseInit {
   return errorResponse(500, errorBody('InternalError', message));
 }
+
+/** The pause (seconds) a 202 answer asks a client to leave before it asks for the status. */
+export const RETRY_AFTER_SECONDS = 10;
+
+/** milink's own status URL of an operation (never the durable extension's management URLs, which carry its key). */
+export function statusUrl(request: HttpRequest, instanceId: string): string {
+  return `${new URL(request.url).origin}/api/links/${encodeURIComponent(instanceId)}`;
+}
+
+/** 202 for an operation that started or was asked to stop: its status URL as `Location`, and `Retry-After`. */
+export function acceptedResponse(
+  request: HttpRequest,
+  instanceId: string,
+  body: Record<string, unknown>,
+): HttpResponseInit {
+  const url = statusUrl(request, instanceId);
+  return jsonResponse(
+    202,
+    { instanceId, ...body, statusUrl: url },
+    { location: url, 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/** The `{instanceId}` route parameter, or an InvalidRequestError (400) naming the rule. */
+export function instanceIdParam(request: HttpRequest): string {
+  const instanceId = request.params.instanceId ?? '';
+  if (!INSTANCE_ID.test(instanceId))
+    throw new InvalidRequestError([
+      {
+        code: 'InvalidValue',
+        target: 'instanceId',
+        message: 'instanceId must be 1-100 letters, digits and hyphens',
+      },
+    ]);
+  return instanceId;
+}
+
+export function notFoundResponse(instanceId: string): HttpResponseInit {
+  return errorResponse(404, errorBody('NotFound', `no operation ${instanceId}`, undefined, instanceId));
+}

@@ -5,6 +5,7 @@ import { createLink } from '../runbook/operations/create-link.js';
 import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import { parseLinkRequest } from '../link/request.js';
 import {
+  acceptedResponse,
   checkEnvelope,
   errorResponse,
   internalError,
@@ -42,12 +43,8 @@ export async function planHandler(
       timeoutInMilliseconds: 60_000,
       retryIntervalInMilliseconds: 250,
     });
-    if (answer.status !== 200)
-      return {
-        status: answer.status,
-        headers: Object.fromEntries(answer.headers),
-        body: await answer.text(),
-      };
+    // still inspecting after a minute: milink's own status URL (never the extension's, which carry its key)
+    if (answer.status !== 200) return acceptedResponse(request, instanceId, { operation: 'planOperation' });
     const status = await client.getStatus(instanceId);
     if (String(status.runtimeStatus) !== 'Completed')
       return errorResponse(

@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import { expect } from 'vitest';
+
+/**
+ * Checks real answers against milink's OpenAPI document: the schema the document gives for a route, a method and a
+ * status validates the answer's body, with Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect). Ajv 8 comes with
+ * @seriousme/openapi-schema-validator (the repository's top-level `ajv` is version 6, which knows no 2020-12), so it
+ * is loaded from that package's own dependencies.
+ */
+const fromValidator = createRequire(
+  createRequire(import.meta.url).resolve('@seriousme/openapi-schema-validator'),
+);
+
+interface AjvError {
+  instancePath: string;
+  message?: string;
+  params?: unknown;
+}
+interface ValidateFunction {
+  (data: unknown): boolean;
+  errors?: AjvError[] | null;
+}
+interface Ajv {
+  addSchema(schema: object, key: string): Ajv;
+  compile(schema: object): ValidateFunction;
+}
+
+const Ajv2020 = (fromValidator('ajv/dist/2020') as { default: new (opts: object) => Ajv }).default;
+const addFormats = fromValidator('ajv-formats') as { default?: (ajv: Ajv) => void } & ((ajv: Ajv) => void);
+
+type Json = Record<string, any>;
+
+/** `$ref`s into the document (`#/…`) made absolute, so a schema cut out of it still resolves them. */
+function absolute(node: unknown, base: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => absolute(n, base));
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node as Json).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${base}${v}` : absolute(v, base),
+    ]),
+  );
+}
+
+export interface Contract {
+  /**
+   * Fails the test unless the document has a schema for `method path` answering `status` (path as the document writes
+   * it: `/links/{instanceId}`) and `body` matches it.
+   */
+  check(method: string, path: string, status: number, body: unknown): void;
+  /** Every route, method and status checked so far. */
+  readonly checked: Set<string>;
+}
+
+export function contract(document: Json): Contract {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats.default ?? addFormats)(ajv);
+  const base = 'https://milink.invalid/openapi.json';
+  ajv.addSchema({ $id: base, components: absolute(document.components, base) }, base);
+  const compiled = new Map<string, ValidateFunction>();
+  const checked = new Set<string>();
+  return {
+    checked,
+    check(method, path, status, body) {
+      const key = `${method.toUpperCase()} ${path} ${status}`;
+      let validate = compiled.get(key);
+      if (!validate) {
+        const operation = document.paths?.[path]?.[method.toLowerCase()];
+        expect(operation, `the document has no ${method} ${path}`).toBeDefined();
+        const schema = operation.responses?.[String(status)]?.content?.['application/json']?.schema;
+        expect(schema, `the document gives no JSON answer for ${key}`).toBeDefined();
+        validate = ajv.compile(absolute(schema, base) as object);
+        compiled.set(key, validate);
+      }
+      const ok = validate(body);
+      expect(
+        ok,
+        `${key} does not match the document:\n${JSON.stringify(validate.errors, null, 2)}\n${JSON.stringify(body, null, 2).slice(0, 4000)}`,
+      ).toBe(true);
+      checked.add(key);
+    },
+  };
+}
