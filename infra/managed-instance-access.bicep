@@ -56,6 +56,7 @@ resource linkOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/read'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/delete'
+          'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/failover/action'
         ]
         notActions: []
         dataActions: []

@@ -4,10 +4,11 @@ import { linkContext } from './context.js';
 import { operationRequests, type Operation } from './operation.js';
 import { createLink } from './operations/create-link.js';
 import { dropLink } from './operations/drop-link.js';
+import { failoverLink } from './operations/failover-link.js';
 import type { Step } from './step.js';
 
 /** The operations milink registers. Everything else (steps by id, the ARM actions milink needs) derives from this list. */
-export const OPERATIONS: readonly Operation[] = [createLink, dropLink];
+export const OPERATIONS: readonly Operation[] = [createLink, dropLink, failoverLink];
 
 export function operationNamed(name: string): Operation | undefined {
   return OPERATIONS.find((o) => o.name === name);

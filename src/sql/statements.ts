@@ -332,3 +332,46 @@ export function linkConnectionQuery(dag: string): string {
     `WHERE ag.name = ${quoteLiteral(dag, 128)};`,
   ].join('\n');
 }
+
+// ---------------------------------------------------------------- the link's lifecycle (failover, split brain)
+
+/**
+ * Sets every member of a distributed availability group to one availability mode ("Fail over link": synchronous
+ * commit before a planned failover; asynchronous again after it). Members are named as `sys.availability_replicas`
+ * names them (the AG on SQL Server and the AG on the instance).
+ */
+export function setDistributedAvailabilityMode(
+  dag: string,
+  members: string[],
+  mode: 'SYNCHRONOUS_COMMIT' | 'ASYNCHRONOUS_COMMIT',
+): string {
+  return [
+    useMaster,
+    `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)}`,
+    'MODIFY',
+    'AVAILABILITY GROUP ON',
+    members.map((m) => `    ${quoteLiteral(m, 128)} WITH (AVAILABILITY_MODE = ${mode})`).join(',\n') + ';',
+  ].join('\n');
+}
+
+/** A planned failover of the link from SQL Server as primary (SQL Server 2022 CU13+ and 2025). */
+export function failoverDistributedAvailabilityGroup(dag: string): string {
+  return [useMaster, `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)} FAILOVER;`].join('\n');
+}
+
+/** A forced failover to SQL Server as the secondary (transactions SQL Server has not hardened are lost). */
+export function forceFailoverDistributedAvailabilityGroup(dag: string): string {
+  return [useMaster, `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)} FORCE_FAILOVER_ALLOW_DATA_LOSS;`].join(
+    '\n',
+  );
+}
+
+/** Demotes SQL Server's side of the link to secondary (split brain; the failover path before 2022 CU13). */
+export function setDistributedRoleSecondary(dag: string): string {
+  return [useMaster, `ALTER AVAILABILITY GROUP ${quoteIdentifier(dag)} SET (ROLE = SECONDARY);`].join('\n');
+}
+
+/** The tail of the log before a side gives up its primary role ("Troubleshoot issues with the link": split brain). */
+export function tailLogBackup(database: string, file: SqlText): string {
+  return `BACKUP LOG ${quoteIdentifier(database)} TO DISK = ${quoteLiteral(file, 260)};`;
+}

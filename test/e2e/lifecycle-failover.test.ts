@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  armLink,
+  changesIn,
+  dagReplicaStates,
+  demoRequest,
+  demoSpec,
+  journalOf,
+  startBed,
+  type Bed,
+} from './harness.js';
+
+/**
+ * Issue 13, failover ("Fail over link"): planned failover SQL Server → instance → SQL Server under a write
+ * workload on SQL Server 2022 CU13 (T-SQL FAILOVER one way, ARM failover Planned back), 0 transactions lost as
+ * the estate counts them, roles verified on both sides, the link healthy again; a forced failover under load
+ * reports how far behind the new primary was, which is what the estate counted as lost.
+ */
+
+const target = { server: 'SQLBOX1', database: 'SalesDb' };
+/** The estate's LSN step for one transaction of 4096 bytes (local/sim/estate/workload.ts: 512-byte blocks × 100000). */
+const LSN_PER_TRANSACTION = 8n * 100_000n;
+
+async function createLink(bed: Bed, overrides: Record<string, unknown> = {}) {
+  const created = await bed.api('POST', '/api/links', demoRequest({ failoverMode: 'Manual', ...overrides }));
+  expect(created.status, created.text).toBe(202);
+  const status = await bed.finish(created.json.instanceId);
+  expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+}
+
+async function failover(bed: Bed, options: Record<string, unknown>) {
+  const posted = await bed.api('POST', '/api/links/failover', {
+    request: demoRequest({ failoverMode: 'Manual' }),
+    options,
+  });
+  expect(posted.status, posted.text).toBe(202);
+  return bed.finish(posted.json.instanceId, 120_000);
+}
+
+function sqlRole(rows: Array<{ endpoint: string; role: string | null }>) {
+  // the DAG's SQL Server member has SQL Server's listener; the other member is the instance
+  return rows.find((r) => !/database\.windows\.net/i.test(r.endpoint))?.role;
+}
+
+describe('planned failover SQL Server → instance → SQL Server (SQL Server 2022 CU13, two-way link)', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed();
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('refuses a planned failover without the stop-workload confirmation (400 naming the field)', async () => {
+    const posted = await bed.api('POST', '/api/links/failover', {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { to: 'ManagedInstance' },
+    });
+    expect(posted.status).toBe(400);
+    expect(posted.json.error.details).toEqual([
+      expect.objectContaining({
+        target: 'options.workloadStopped',
+        message: expect.stringMatching(/must be true/),
+      }),
+    ]);
+  });
+
+  it('plans the T-SQL path for CU13: synchronous commit, the LSN wait, FAILOVER on SQL Server', async () => {
+    const plan = await bed.api('POST', '/api/links/failover/plan', {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { to: 'ManagedInstance', workloadStopped: true },
+      live: true,
+    });
+    expect(plan.status, plan.text).toBe(200);
+    expect(plan.json.failures).toEqual([]);
+    const steps = plan.json.steps as Array<{ id: string; title: string; tsql?: string[] }>;
+    expect(steps.map((s) => s.id)).toEqual([
+      'synchronous-commit',
+      'wait-for-lsn',
+      'fail-over',
+      'verify-roles',
+      'asynchronous-commit',
+    ]);
+    expect(steps[0]!.tsql!.join('\n')).toMatch(/AVAILABILITY_MODE = SYNCHRONOUS_COMMIT/);
+    expect(steps[2]!.tsql!.join('\n')).toContain('ALTER AVAILABILITY GROUP [DAG1_SalesDb] FAILOVER;');
+  });
+
+  it('fails over and back under a write workload: 0 transactions lost, roles verified, healthy again', async () => {
+    const control = bed.estate.control;
+    control.startWorkload(target, { transactionsPerSecond: 50 });
+    bed.clock.advance(60_000);
+    control.stopWorkload(target);
+
+    const there = await failover(bed, { to: 'ManagedInstance', workloadStopped: true, lsnStableSeconds: 30 });
+    expect(there.runtimeStatus, JSON.stringify(there.error ?? there.failures)).toBe('Completed');
+    expect(there.operation).toBe('failoverLink');
+    const failed = there.output.reports.find((r: { step: string }) => r.step === 'fail-over');
+    expect(failed.details.path).toBe('tsql-failover');
+    expect(failed.changed).toEqual([expect.stringMatching(/failed over to ManagedInstance on SQL Server/)]);
+    // roles on both sides, as each reports them
+    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('SECONDARY');
+    const mi = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+    expect(mi.properties.instanceLinkRole).toBe('Primary');
+    expect(mi.properties.databases[0].connectedState).toBe('CONNECTED');
+    expect(mi.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+    // the FAILOVER ran once, after synchronous commit
+    const texts = changesIn(journalOf(bed, 'SQLBOX1')).map((e) => e.text);
+    const sync = texts.findIndex((t) => /SYNCHRONOUS_COMMIT/.test(t) && !/ASYNCHRONOUS/.test(t));
+    const fo = texts.findIndex((t) => /\bFAILOVER;/.test(t));
+    expect(sync).toBeGreaterThanOrEqual(0);
+    expect(fo).toBeGreaterThan(sync);
+    expect(texts.filter((t) => /\bFAILOVER;/.test(t))).toHaveLength(1);
+
+    // the application writes on the instance now, then stops for the failback
+    control.startWorkload(target, { transactionsPerSecond: 50 });
+    bed.clock.advance(60_000);
+    control.stopWorkload(target);
+    const back = await failover(bed, { to: 'SqlServer', workloadStopped: true, lsnStableSeconds: 30 });
+    expect(back.runtimeStatus, JSON.stringify(back.error ?? back.failures)).toBe('Completed');
+    expect(back.output.reports.find((r: { step: string }) => r.step === 'fail-over').details.path).toBe(
+      'arm-planned',
+    );
+    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
+    const after = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+    expect(after.properties.instanceLinkRole).toBe('Secondary');
+    expect(after.properties.databases[0].connectedState).toBe('CONNECTED');
+    expect(after.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+    const failovers = bed.estate.arm.journal.filter(
+      (r) => r.method === 'POST' && r.path.includes('/failover'),
+    );
+    expect(failovers.map((r) => r.status)).toEqual([202]);
+
+    const { promotions } = control.workload(target);
+    expect(promotions.map((p) => p.promoted)).toEqual(['managedInstance', 'sqlServer']);
+    expect(promotions.map((p) => p.lost)).toEqual([0, 0]);
+    expect(promotions.every((p) => p.previousPrimaryCommitted > 0)).toBe(true);
+  });
+});
+
+describe('a planned failover never starts while the LSNs move (the workload was not stopped)', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed({ env: { MILINK_LINK_DEADLINE_HOURS: '0.25' } });
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('waits, then fails at wait-for-lsn without any FAILOVER', async () => {
+    // a light workload (the log never fills, which would stop it and let the LSNs settle)
+    bed.estate.control.startWorkload(target, { transactionsPerSecond: 5, logBytesPerTransaction: 512 });
+    const status = await failover(bed, {
+      to: 'ManagedInstance',
+      workloadStopped: true,
+      lsnStableSeconds: 30,
+    });
+    bed.estate.control.stopWorkload(target);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(status.error).toMatchObject({ step: 'wait-for-lsn', code: 'LsnNotSynchronized' });
+    expect(status.progress.requiredSeconds).toBe(30);
+    const texts = changesIn(journalOf(bed, 'SQLBOX1')).map((e) => e.text);
+    expect(texts.some((t) => /\bFAILOVER\b/.test(t))).toBe(false);
+    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
+    expect(bed.estate.control.workload(target).promotions).toEqual([]);
+  });
+});
+
+describe('forced failover to the instance under load (allowDataLoss)', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    const spec = demoSpec();
+    bed = await startBed({ spec });
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('reports how far behind the instance was: the transactions the estate counted as lost', async () => {
+    const control = bed.estate.control;
+    control.startWorkload(target, { transactionsPerSecond: 100 });
+    control.tuneReplication(target, { shipDelaySeconds: 3 });
+    bed.clock.advance(30_000);
+    const status = await failover(bed, { to: 'ManagedInstance', allowDataLoss: true });
+    control.stopWorkload(target);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    const details = status.output.reports.find((r: { step: string }) => r.step === 'fail-over').details;
+    expect(details.path).toBe('arm-forced');
+    const [promotion] = control.workload(target).promotions;
+    expect(promotion!.promoted).toBe('managedInstance');
+    expect(promotion!.lost).toBeGreaterThan(0);
+    expect(BigInt(details.lsnBehind)).toBe(BigInt(promotion!.lost) * LSN_PER_TRANSACTION);
+    expect(details.secondsBehind).toBe(3);
+    // both sides primary now: split brain, shown in the status
+    expect(status.progress.splitBrain).toBe(true);
+    expect(status.steps.map((s: { id: string }) => s.id)).toEqual(['fail-over', 'verify-roles']);
+  });
+});
