@@ -5,6 +5,7 @@ import { LIFECYCLE_ACTIONS, parseLifecycleRequest, type LifecycleAction } from '
 import { operationNamed } from '../runbook/operations.js';
 import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import {
+  acceptedResponse,
   checkEnvelope,
   errorResponse,
   internalError,
@@ -46,20 +47,7 @@ function lifecycleStart(action: LifecycleAction) {
           ),
         );
       context.log(`${parsed.operation} started: ${outcome.instanceId}`);
-      const urls = client.createHttpManagementPayload(outcome.instanceId) as unknown as Record<
-        string,
-        string
-      >;
-      return jsonResponse(
-        202,
-        {
-          instanceId: outcome.instanceId,
-          operation: parsed.operation,
-          statusUrl: `${new URL(request.url).origin}/api/links/${outcome.instanceId}`,
-          management: urls,
-        },
-        { location: urls.statusQueryGetUri ?? '' },
-      );
+      return acceptedResponse(request, outcome.instanceId, { operation: parsed.operation });
     } catch (e) {
       if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
       context.error(`POST /api/links/${action} failed: ${(e as Error).name}: ${(e as Error).message}`);

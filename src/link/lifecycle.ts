@@ -146,5 +146,7 @@ export function parseLifecycleRequest(
   const parameters = { ...(parsed.data as Record<string, unknown>) };
   // the moment the request was made, for names the operation derives from it (a tail-log backup's file)
   if (action === 'resolve-split-brain') parameters.requestedAt = now.toISOString();
+  // a migration is a planned failover to the instance, then a drop
+  if (action === 'migrate') Object.assign(parameters, { to: 'ManagedInstance', allowDataLoss: false });
   return { operation: spec.operation, request: linkRequest, parameters };
 }

@@ -108,3 +108,92 @@ describe('dropLink end to end (SQL Server 2022 CU13, link healthy, SQL Server pr
     expect(bed.estate.arm.journal.filter((r) => r.method === 'DELETE')).toHaveLength(2);
   });
 });
+
+/** Fails the demo link over to the instance (planned, after a workload that is then stopped). */
+async function failoverToInstance(bed: Bed) {
+  const target = { server: 'SQLBOX1', database: 'SalesDb' };
+  bed.estate.control.startWorkload(target, { transactionsPerSecond: 20 });
+  bed.clock.advance(30_000);
+  bed.estate.control.stopWorkload(target);
+  const posted = await bed.api('POST', '/api/links/failover', {
+    request: demoRequest(),
+    options: { to: 'ManagedInstance', workloadStopped: true, lsnStableSeconds: 15 },
+  });
+  expect(posted.status, posted.text).toBe(202);
+  const status = await bed.finish(posted.json.instanceId);
+  expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+  expect(bed.estate.control.workload(target).promotions.map((p) => p.lost)).toEqual([0]);
+}
+
+describe('drop right after a failover to the instance ("Troubleshoot issues with the link": first full backup)', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed();
+    const created = await bed.api('POST', '/api/links', demoRequest());
+    expect(created.status, created.text).toBe(202);
+    expect((await bed.finish(created.json.instanceId)).runtimeStatus).toBe('Completed');
+    await failoverToInstance(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('is refused before the instance has its first full backup, changing nothing', async () => {
+    expect(bed.estate.control.instanceBackups('mi-prod', 'SalesDb')).toEqual([]);
+    const posted = await bed.api('POST', '/api/links/drop', { request: demoRequest() });
+    expect(posted.status, posted.text).toBe(202);
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(status.error).toMatchObject({
+      step: 'preflight',
+      code: 'FirstFullBackupMissing',
+      target: 'azure',
+    });
+    expect(status.failures).toEqual([expect.objectContaining({ check: 'first-backup' })]);
+    expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb')).toBeDefined();
+    expect(bed.estate.arm.journal.filter((r) => r.method === 'DELETE')).toEqual([]);
+  });
+
+  it('proceeds once the backup exists (the managed database shows its earliest restore point)', async () => {
+    bed.clock.advance(6 * 60_000);
+    expect(bed.estate.control.instanceBackups('mi-prod', 'SalesDb')).toHaveLength(1);
+    const posted = await bed.api('POST', '/api/links/drop', { request: demoRequest() });
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    expect((status.warnings ?? []).filter((w: { check: string }) => w.check === 'first-backup')).toEqual([]);
+    expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb')).toBeUndefined();
+    // the database stands alone on the instance, read/write
+    const mi = bed.estate.instances.all()[0]!;
+    expect(mi.databases.get('salesdb')?.status).toBe('Online');
+  });
+});
+
+describe('drop right after a failover with the override', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed();
+    const created = await bed.api('POST', '/api/links', demoRequest());
+    expect((await bed.finish(created.json.instanceId)).runtimeStatus).toBe('Completed');
+    await failoverToInstance(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('proceeds and the status says what was overridden', async () => {
+    const posted = await bed.api('POST', '/api/links/drop', {
+      request: demoRequest(),
+      options: { override: ['first-backup'] },
+    });
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    // (other warnings, such as the inventory's, are not this test's business)
+    const overridden = status.warnings.filter((w: { check: string }) => w.check === 'first-backup');
+    expect(overridden).toEqual([
+      expect.objectContaining({ check: 'first-backup', message: expect.stringMatching(/^overridden: /) }),
+    ]);
+    expect(status.output.warnings).toEqual(expect.arrayContaining(overridden));
+    expect(bed.estate.control.instanceBackups('mi-prod', 'SalesDb')).toEqual([]);
+    expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb')).toBeUndefined();
+  });
+});
