@@ -155,10 +155,10 @@ describe('milink plan (CLI)', () => {
     const json = JSON.parse(io.stdout);
     expect(json.steps[0].id).toBe('read-managed-instance');
   });
-  it('reports an invalid request in the ARM error shape and exits 1', async () => {
+  it('reports an invalid request in the ARM error shape and exits 2 (invalid input, nothing planned)', async () => {
     const io = captureIo();
     const bad = join(repoRoot, 'test/fixtures/bad-request.json');
-    expect(await main(['plan', bad], io)).toBe(1);
+    expect(await main(['plan', bad], io)).toBe(2);
     const body = JSON.parse(io.stderr);
     expect(body.error.details.map((d: { target: string }) => d.target)).toContain('managedInstance.name');
   });
