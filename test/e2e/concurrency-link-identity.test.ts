@@ -43,15 +43,44 @@ describe('a link asked for again in another letter case converges to it', () => 
     for (const [object, count] of createRequests(journalOf(bed, 'SQLBOX1'))) expect(count, object).toBe(1);
   });
 
-  for (const database of spellings) {
-    it(`asked for again as ${database}: the same orchestration, Completed, no SQL change, no ARM write`, async () => {
+  /** The same link asked for by database and, in the last two, by its objects' names in other cases. */
+  const asks: Array<{ label: string; overrides: Record<string, unknown> }> = [
+    ...spellings.map((database) => ({ label: database, overrides: { database } })),
+    {
+      label: `${HELD.toUpperCase()} with its names given in lower case`,
+      overrides: {
+        database: HELD.toUpperCase(),
+        names: {
+          availabilityGroup: `ag_${HELD.toLowerCase()}`,
+          instanceAvailabilityGroup: `ag_${HELD.toLowerCase()}_mi`,
+          link: `dag1_${HELD.toLowerCase()}`,
+          certificate: 'cert_sqlbox1_endpoint',
+        },
+      },
+    },
+    {
+      label: `${HELD} with its names given in upper case`,
+      overrides: {
+        database: HELD,
+        names: {
+          availabilityGroup: `AG_${HELD.toUpperCase()}`,
+          instanceAvailabilityGroup: `AG_${HELD.toUpperCase()}_MI`,
+          link: `DAG1_${HELD.toUpperCase()}`,
+          certificate: 'CERT_SQLBOX1_ENDPOINT',
+        },
+      },
+    },
+  ];
+
+  for (const { label, overrides } of asks) {
+    it(`asked for again as ${label}: the same orchestration, Completed, no SQL change, no ARM write`, async () => {
       // a later request, as a person would send it
       bed.host.advance(3_600_000);
       await bed.host.idle();
       const journal = journalOf(bed, 'SQLBOX1');
       const from = journal.length;
       const armFrom = bed.estate.arm.journal.length;
-      const posted = await bed.api('POST', '/api/links', demoRequest({ database }));
+      const posted = await bed.api('POST', '/api/links', demoRequest(overrides));
       expect(posted.status, posted.text).toBe(202);
       expect(posted.json.instanceId).toBe(id);
       const status = await bed.finish(id);
