@@ -16,6 +16,7 @@ import { runHealthStory } from './health-story.js';
 import { startLocalHost } from './host/host.js';
 import { milinkSettingsFor } from './host/milink-settings.js';
 import { launchEstate } from './sim/estate/launch.js';
+import { isTerminal, outcomeLines, progressView } from '../src/cli/render.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,12 +32,6 @@ const usage = `milink local — create a link on the embedded local estate (no A
   --serve             keep the API (and the estate) running after the link is healthy
   --help              this text
 `;
-
-interface Step {
-  id: string;
-  title: string;
-  state: string;
-}
 
 function line(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -211,27 +206,14 @@ export async function runLocal(argv: string[]): Promise<number> {
       writeSaved(stateDir, saved);
       line(`milink local: POST /api/links -> 202, orchestration ${answer.instanceId}\n`);
     }
-    const shown = new Map<string, string>();
-    let lastSeeding = '';
+    // the same live view as `milink watch` (src/cli/render.ts)
+    const view = progressView();
     let status: Record<string, any> = {};
     for (;;) {
       const got = await fetch(`${host.baseUrl}/api/links/${answer.instanceId}`, { headers });
       status = (await got.json()) as Record<string, any>;
-      for (const step of (status.steps ?? []) as Step[]) {
-        if (shown.get(step.id) === step.state || step.state === 'pending') continue;
-        shown.set(step.id, step.state);
-        const mark = step.state === 'done' ? '✔' : step.state === 'failed' ? '✖' : '…';
-        line(`  ${mark} ${step.id.padEnd(32)} ${step.title}`);
-      }
-      const s = status.progress as Record<string, unknown> | undefined;
-      if (s) {
-        const text = s.replicaState
-          ? `replica ${s.replicaState}${s.seedingProgress ? ` ${s.seedingProgress}` : ''}, ${s.connectedState ?? '?'}, ${s.synchronizationHealth ?? '?'}; SQL Server sees ${s.sqlServerConnectedState ?? '?'}`
-          : `the instance is creating the link; SQL Server sees it ${s.sqlServerConnectedState ?? 'not yet'}`;
-        if (text !== lastSeeding) line(`      link: ${text}`);
-        lastSeeding = text;
-      }
-      if (['Completed', 'Failed', 'Terminated'].includes(String(status.runtimeStatus))) break;
+      for (const text of view(status)) line(text);
+      if (isTerminal(status)) break;
       if (!interrupted) await new Promise<void>((r) => ((wake = r), setTimeout(r, 300)));
       if (interrupted) {
         keepEstate = true;
@@ -247,25 +229,15 @@ export async function runLocal(argv: string[]): Promise<number> {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
     line('');
-    if (status.runtimeStatus !== 'Completed') {
-      line(`milink local: the link was not created (${status.runtimeStatus})`);
-      if (status.error) line(JSON.stringify(status.error, null, 2));
-      if (status.failures) line(JSON.stringify(status.failures, null, 2));
-      return 1;
-    }
-    const h = status.output?.health ?? {};
-    line(
-      `milink local: link ${status.output?.link} (${status.output?.database} -> ${status.output?.managedInstance}) is healthy`,
-    );
-    line(
-      `  replica state ${h.replicaState}, ${h.connectedState}, ${h.synchronizationHealth}; SQL Server sees the instance ${h.sqlServerConnectedState}`,
-    );
-    if (h.sendLagSeconds !== undefined) line(`  lag: send ${h.sendLagSeconds} s, redo ${h.redoLagSeconds} s`);
-    if (h.certificateExpiry) line(`  SQL Server certificate valid until ${h.certificateExpiry}`);
-    for (const w of (status.warnings ?? []) as Array<{ message: string; advice: string }>)
-      line(`  warning: ${w.message} (${w.advice})`);
+    const outcome = outcomeLines(status);
+    line(`milink local: ${outcome.headline}`);
+    for (const text of outcome.details) line(text);
+    if (!outcome.ok) return 1;
     // a second link from a queue ticket, then the nightly sweep and its summary (issue 14)
-    if (request && !(await runHealthStory({ host, request, database: 'OrdersDb', serve: !!values.serve, line })))
+    if (
+      request &&
+      !(await runHealthStory({ host, request, database: 'OrdersDb', serve: !!values.serve, line }))
+    )
       return 1;
     if (values.serve) {
       line(`\nmilink local: serving ${host.baseUrl}/api with key ${host.functionKey}; Ctrl-C stops`);
