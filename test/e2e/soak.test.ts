@@ -83,7 +83,7 @@ describe(`soak: ${LINKS} links on one SQL Server, ${AT_ONCE} at a time, under se
     const arm = bed.estate.armFaults.injected.length;
     const vault = bed.estate.keyVaultFaults.injected.length;
     console.log(
-      `soak: ${LINKS} links in ${elapsedMs} ms (seed ${SEED}); faults: ARM ${arm}, Key Vault ${vault}, ` +
+      `soak: ${LINKS} links in ${elapsedMs} ms (seed ${SEED}); faults: ARM ${arm} of ${arm + bed.estate.arm.journal.length} requests, Key Vault ${vault}, ` +
         `SQL ${sqlFaults.counts.dropped} of ${sqlFaults.counts.requests} requests`,
     );
     // the faults were there, at about the rates asked for
@@ -111,6 +111,14 @@ describe(`soak: ${LINKS} links on one SQL Server, ${AT_ONCE} at a time, under se
     }
     console.log(`soak: shared objects ${[...creates.keys()].filter((k) => !perLink.includes(k)).join(', ')}`);
     expect(creates.has('MASTER KEY')).toBe(true);
+    // on the instance: each link PUT once, the SQL Server certificate's trust PUT once for all 40
+    const puts = new Map<string, number>();
+    for (const r of bed.estate.arm.journal.filter((e) => e.method === 'PUT'))
+      puts.set(r.path, (puts.get(r.path) ?? 0) + 1);
+    expect([...puts].filter(([, count]) => count !== 1)).toEqual([]);
+    const paths = [...puts.keys()];
+    expect(paths.filter((p) => /\/distributedAvailabilityGroups\//i.test(p))).toHaveLength(LINKS);
+    expect(paths.filter((p) => /\/serverTrustCertificates\//i.test(p))).toHaveLength(1);
   });
 });
 
