@@ -10,7 +10,7 @@ import { output, type InvocationContext } from '@azure/functions';
 import { getManagedInstance, listLinks, type InstanceRef } from '../azure/arm-requests.js';
 import { ArmError } from '../azure/errors.js';
 import { settings } from '../config.js';
-import { alertMessage, diffReports, webhookBody, type Alert } from '../health/alerts.js';
+import { ALERT_QUEUE, alertMessage, diffReports, webhookBody, type Alert } from '../health/alerts.js';
 import type { InstanceSweep, ManagedLink, ServerSweep } from '../health/inputs.js';
 import { observeInstance, observeServer, unreachable } from '../health/observe.js';
 import { buildReport, formatSummary, type HealthReport } from '../health/report.js';
@@ -19,8 +19,7 @@ import type { LinkRequest } from '../link/request.js';
 import { defineActivity, type ActivityIo } from './io.js';
 import { inventoryStores } from './inventory.js';
 
-/** The queue every alert goes to, one message each (docs/health.md, "Alerts"). */
-export const ALERT_QUEUE = 'link-alerts';
+/** The alert queue as an output binding (docs/health.md, "Alerts"). */
 export const alertQueue = output.storageQueue({ queueName: ALERT_QUEUE, connection: 'AzureWebJobsStorage' });
 
 /** A SQL Server to read, with the request (secret names only) whose login the sweep uses. */

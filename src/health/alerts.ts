@@ -7,6 +7,9 @@
 import { findingKey, type Finding, type Severity } from './checks.js';
 import type { HealthReport } from './report.js';
 
+/** The Storage queue every alert goes to, one message each. */
+export const ALERT_QUEUE = 'link-alerts';
+
 export type AlertKind = 'new' | 'changed' | 'resolved';
 
 export interface Alert {

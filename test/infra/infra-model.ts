@@ -123,8 +123,18 @@ export function checkStorage(infra: Infra): string[] {
   const queues = resourcesOfType(infra, 'Microsoft.Storage/storageAccounts/queueServices/queues').map((q) =>
     literal(p(q, 'name')),
   );
-  for (const q of ['link-requests', 'link-requests-poison'])
+  for (const q of ['link-requests', 'link-requests-poison', 'link-alerts'])
     if (!queues.includes(q)) problems.push(`queue ${q} is not created`);
+  // the health sweep's inventory table and report container, named as the settings' defaults
+  const tables = resourcesOfType(infra, 'Microsoft.Storage/storageAccounts/tableServices/tables').map((t) =>
+    literal(p(t, 'name')),
+  );
+  if (!tables.includes('milinkinventory')) problems.push('table milinkinventory is not created');
+  const containers = resourcesOfType(infra, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+  const reports = containers.find((c) => literal(p(c, 'name')) === 'milink-health');
+  if (!reports) problems.push('container milink-health is not created');
+  else if (literal(p(reports, 'properties.publicAccess')) !== 'None')
+    problems.push('container milink-health must not be public');
   return problems;
 }
 
