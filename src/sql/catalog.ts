@@ -175,18 +175,18 @@ export interface AvailabilityGroupInfo {
 }
 
 export async function readAvailabilityGroups(s: SqlSession): Promise<AvailabilityGroupInfo[]> {
-  const groups = await s.query('SELECT group_id, name, is_distributed FROM sys.availability_groups');
-  const replicas = await s.query(
-    'SELECT group_id, replica_server_name, endpoint_url FROM sys.availability_replicas',
+  // one round trip: the groups, their replicas, the databases each holds locally, and the catalog's membership
+  const result = await s.batch(
+    [
+      'SELECT group_id, name, is_distributed FROM sys.availability_groups;',
+      'SELECT group_id, replica_server_name, endpoint_url FROM sys.availability_replicas;',
+      'SELECT drs.group_id, d.name FROM sys.dm_hadr_database_replica_states drs JOIN sys.databases d ON d.database_id = drs.database_id WHERE drs.is_local = 1;',
+      'SELECT group_id, database_name AS name FROM sys.availability_databases_cluster;',
+    ].join('\n'),
   );
-  const dbs = await s.query(
-    'SELECT drs.group_id, d.name FROM sys.dm_hadr_database_replica_states drs JOIN sys.databases d ON d.database_id = drs.database_id WHERE drs.is_local = 1',
-  );
+  const [groups = [], replicas = [], dbs = [], members = []] = result.recordsets;
   // Membership as the catalog records it: a database seeded from the instance (instance as initial primary)
   // belongs to the AG even where the replica-state DMV shows it only under the distributed AG.
-  const members = await s.query(
-    'SELECT group_id, database_name AS name FROM sys.availability_databases_cluster',
-  );
   return groups.map((g) => {
     const inGroup = (d: Record<string, unknown>) =>
       text(d.group_id).toLowerCase() === text(g.group_id).toLowerCase();

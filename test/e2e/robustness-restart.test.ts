@@ -254,11 +254,16 @@ async function runWithCut(variant: Variant, at: number, mode: CutMode) {
           await killed;
           throw new Error('the host died before this activity acted');
         }
-        const result = await run();
+        // the activity did its work (or failed doing it); the host dies before its completion is recorded
+        const outcome = await run().then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
         killed = stop();
         resolve();
         await killed;
-        return result;
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
       }
       return run();
     };
@@ -288,7 +293,8 @@ describe('createLink survives its host being stopped between any two steps', () 
     expect(run.activities[0]).toBe('preflight');
     expect(run.activities).toContain('create-link');
     expect(run.activities.filter((a) => a === 'wait-for-link').length).toBeGreaterThanOrEqual(2);
-    expect(run.activities.at(-1)).toBe('first-log-backup');
+    // the last step, then the operation recorded in the inventory (a warning here: this host has no storage)
+    expect(run.activities.slice(-2)).toEqual(['first-log-backup', 'record']);
     expect(run.state.links).toEqual(['DAG1_SalesDb']);
     expect(run.state.linkHealthy).toBe(true);
     expect(run.state.regrants).toBe(0);
