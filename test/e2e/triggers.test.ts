@@ -223,7 +223,7 @@ describe('queue link-requests: tickets', () => {
   it('an invalid ticket goes to link-requests-poison at once with the reason; nothing is executed', async () => {
     const bad = [
       { ticketId: 'CHG-0001', action: 'create', request: demoRequest({ database: 'master' }) },
-      { ticketId: 'CHG-0002', action: 'drop', request: demoRequest() },
+      { ticketId: 'CHG-0002', action: 'explode', request: demoRequest() },
       'not json at all',
     ];
     for (const message of bad) await bed.host.queues.send('link-requests', message);
