@@ -56,4 +56,10 @@ describe('the storage connection', () => {
     expect(s.inventory.table.tableName).toBe('milinkinventory');
     expect(s.reports.container.url).toBe('https://stmilinkabc.blob.core.windows.net/milink-health');
   });
+
+  it('reaches the storage emulator with UseDevelopmentStorage=true (local.settings.example.json)', async () => {
+    const s = await stores(names, { AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    expect(s.inventory.table.url).toBe('http://127.0.0.1:10002/devstoreaccount1');
+    expect(s.reports.container.url).toBe('http://127.0.0.1:10000/devstoreaccount1/milink-health');
+  });
 });
