@@ -1,0 +1,189 @@
+/**
+ * Issue 13, "Done when": the host stopped between any two steps of dropLink converges when restarted, each change
+ * once. As in robustness-restart.test.ts, every activity handler the app registered is wrapped (test side only) so
+ * the host stops at an exact point: "before N" (activity N never acts) or "after N" (it did its work, the host died
+ * before its completion was recorded, so the new host runs it again, at least once as in Azure).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadApp, type Registration } from '../../local/host/capture.js';
+import { VirtualClock } from '../../local/sim/clock.js';
+import { startEstate, type RunningEstate } from '../../local/sim/estate/estate.js';
+import { repoRoot } from '../helpers/runbook.js';
+import { changesIn, demoRequest, demoSpec, startHostOn, type Bed } from './harness.js';
+
+const dirs: string[] = [];
+const estates: RunningEstate[] = [];
+const hosts: Bed[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'milink-lifecycle-restart-'));
+  dirs.push(d);
+  return d;
+};
+
+type Gate = (name: string, run: () => Promise<unknown>) => Promise<unknown>;
+const passThrough: Gate = (_name, run) => run();
+let gate: Gate = passThrough;
+let wrapped: Array<{ reg: Registration; original: Registration['handler'] }> = [];
+
+beforeAll(async () => {
+  const regs = await loadApp(join(repoRoot, 'src/index.ts'));
+  for (const reg of regs.filter((r) => r.kind === 'activity')) {
+    const original = reg.handler;
+    wrapped.push({ reg, original });
+    reg.handler = (input, context) =>
+      gate((input as { step?: string }).step ?? reg.name, () => Promise.resolve(original(input, context)));
+  }
+});
+
+afterAll(async () => {
+  for (const { reg, original } of wrapped) reg.handler = original;
+  wrapped = [];
+  await Promise.allSettled(hosts.map((h) => h.close()));
+  await Promise.allSettled(estates.map((e) => e.close()));
+  const { closeAllSessions } = await import('../../src/activities/io.js');
+  await closeAllSessions();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** The inventory's activity after every operation (another feature's): not cut here. */
+const INVENTORY = new Set(['record', 'recordInventory']);
+
+const DROP = { request: demoRequest(), options: { dropAvailabilityGroup: true, dropCertificates: true } };
+
+/** An estate with a healthy link, made by a host that is then stopped. */
+async function linkedEstate(): Promise<{ estate: RunningEstate; clock: VirtualClock; journalFrom: number }> {
+  const clock = new VirtualClock('2026-11-22T08:00:00Z');
+  const estate = await startEstate(demoSpec(), { clock, retryAfterSeconds: 0 });
+  estates.push(estate);
+  const bed = await startHostOn(estate, { clock, dir: tempDir() });
+  hosts.push(bed);
+  const created = await bed.api('POST', '/api/links', demoRequest());
+  expect((await bed.finish(created.json.instanceId)).runtimeStatus).toBe('Completed');
+  await bed.close();
+  return { estate, clock, journalFrom: estate.sqlServers.get('SQLBOX1')!.journal.length };
+}
+
+interface DropEnd {
+  /** SQL Server statements that changed something, since the drop began (texts). */
+  changes: string[];
+  linkDeletes: number;
+  trustDeletes: number;
+  links: number;
+  trusts: number;
+  groups: number;
+}
+
+function endState(estate: RunningEstate, journalFrom: number): DropEnd {
+  const mi = estate.instances.all()[0]!;
+  estate.advance();
+  const deletes = estate.arm.journal.filter((r) => r.method === 'DELETE' && r.status < 400);
+  const server = estate.sqlServers.get('SQLBOX1')!;
+  return {
+    changes: changesIn(server.journal.slice(journalFrom))
+      .filter((e) => !e.dropped && e.errorNumbers.length === 0)
+      .map((e) => e.text),
+    linkDeletes: deletes.filter((r) => r.path.includes('/distributedAvailabilityGroups/')).length,
+    trustDeletes: deletes.filter((r) => r.path.includes('/serverTrustCertificates/')).length,
+    links: estate.links.list(mi).length,
+    trusts: mi.serverTrustCertificates.size,
+    groups: server.state.availabilityGroups.length,
+  };
+}
+
+let baseline: { activities: string[]; state: DropEnd } | undefined;
+
+describe('dropLink survives its host being stopped between any two steps', () => {
+  it('an uninterrupted drop: the reference end state', async () => {
+    const { estate, clock, journalFrom } = await linkedEstate();
+    const activities: string[] = [];
+    gate = (name, run) => {
+      activities.push(name);
+      return run();
+    };
+    try {
+      const bed = await startHostOn(estate, { clock, dir: tempDir() });
+      hosts.push(bed);
+      const posted = await bed.api('POST', '/api/links/drop', DROP);
+      expect(posted.status, posted.text).toBe(202);
+      const status = await bed.finish(posted.json.instanceId);
+      expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+      await bed.close();
+    } finally {
+      gate = passThrough;
+    }
+    const state = endState(estate, journalFrom);
+    baseline = { activities: activities.filter((a) => !INVENTORY.has(a)), state };
+    expect(baseline.activities[0]).toBe('preflight');
+    expect(baseline.activities).toEqual(
+      expect.arrayContaining([
+        'delete-link',
+        'wait-for-link-deleted',
+        'drop-distributed-availability-group',
+        'drop-availability-group',
+        'drop-instance-certificate',
+        'untrust-sqlserver-certificate',
+      ]),
+    );
+    expect(state).toMatchObject({ linkDeletes: 1, trustDeletes: 1, links: 0, trusts: 0, groups: 0 });
+    expect(state.changes).toHaveLength(3);
+  });
+
+  for (const mode of ['before', 'after'] as const)
+    it(`stopped ${mode} each activity of dropLink, a new host converges to the same end state, each change once`, async () => {
+      expect(baseline, 'the reference run must pass first').toBeDefined();
+      const cuts = baseline!.activities
+        .map((name, i) => ({ name, at: i + 1 }))
+        .filter(({ name, at }) => baseline!.activities.indexOf(name) === at - 1);
+      for (const { name, at } of cuts) {
+        const { estate, clock, journalFrom } = await linkedEstate();
+        const dir = tempDir();
+        const first = await startHostOn(estate, { clock, dir });
+        hosts.push(first);
+        let count = 0;
+        let killed!: Promise<void>;
+        let answered!: () => void;
+        const postAnswered = new Promise<void>((r) => (answered = r));
+        const stop = () => postAnswered.then(() => first.close());
+        const cut = new Promise<void>((resolve) => {
+          gate = async (step, run) => {
+            if (INVENTORY.has(step)) return run();
+            count++;
+            if (count !== at) return run();
+            if (mode === 'before') {
+              killed = stop();
+              resolve();
+              await killed;
+              throw new Error('the host died before this activity acted');
+            }
+            const result = await run();
+            killed = stop();
+            resolve();
+            await killed;
+            return result;
+          };
+        });
+        const posted = await first.api('POST', '/api/links/drop', DROP);
+        answered();
+        expect(posted.status, posted.text).toBe(202);
+        await cut;
+        await killed;
+        gate = passThrough;
+        const second = await startHostOn(estate, { clock, dir });
+        hosts.push(second);
+        const status = await second.finish(posted.json.instanceId);
+        await second.close();
+        const where = `${mode} activity ${at} (${name})`;
+        expect(status.runtimeStatus, `${where}: ${JSON.stringify(status.error ?? status.failures)}`).toBe(
+          'Completed',
+        );
+        const state = endState(estate, journalFrom);
+        expect(state.changes, where).toEqual(baseline!.state.changes);
+        expect({ ...state, linkDeletes: 0 }, where).toEqual({ ...baseline!.state, linkDeletes: 0 });
+        // DELETE is idempotent: only a host that died after sending it, before recording so, sends it again
+        expect(state.linkDeletes, where).toBe(mode === 'after' && name === 'delete-link' ? 2 : 1);
+      }
+    }, 150_000);
+});
