@@ -229,8 +229,8 @@ Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${new Date(
 process, one after another. Each size: a generated estate (links synchronized), milink on the local host with Azurite,
 the inventory written as adoption writes it, the nightly timer fired twice. Timed from the timer to the
 orchestration's completion (inventory read, one activity per SQL Server and per instance at most ${concurrency} at a
-time, the report built, stored and compared with the previous night). Night 1 opens the SQL sessions (a login per
-server); night 2 reuses them. ARM lists in pages of ${pageSize}. Goal: 1,000 links in ≤ ${GOAL_MS / 1000} s.
+time, the report built, stored and compared with the previous night). Night 1 opens the SQL sessions; night 2
+reuses them. ARM lists in pages of ${pageSize}. Goal: 1,000 links in ≤ ${GOAL_MS / 1000} s.
 
 | links | SQL Servers | instances | night 1 ms | night 2 ms | ms per link (night 2) | per link ÷ ${rows[0]!.links}-link run | T-SQL round trips per server (night 1 / 2) | logins per server (night 1 / 2) | list pages per instance (expected) | instance GETs | findings (night 1 / 2) | report bytes |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
