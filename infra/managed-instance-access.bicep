@@ -57,6 +57,7 @@ resource linkOperatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/delete'
           'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/failover/action'
+          'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/setRole/action'
         ]
         notActions: []
         dataActions: []

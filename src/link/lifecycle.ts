@@ -145,7 +145,13 @@ export function parseLifecycleRequest(
   if (details.length > 0 || !linkRequest || !parsed.success) throw new InvalidRequestError(details);
   const parameters = { ...(parsed.data as Record<string, unknown>) };
   // the moment the request was made, for names the operation derives from it (a tail-log backup's file)
-  if (action === 'resolve-split-brain') parameters.requestedAt = now.toISOString();
+  // the side kept is the one whose roles verify-roles checks afterwards
+  if (action === 'resolve-split-brain')
+    Object.assign(parameters, {
+      requestedAt: now.toISOString(),
+      to: parameters.demote === 'SqlServer' ? 'ManagedInstance' : 'SqlServer',
+      allowDataLoss: false,
+    });
   // a migration is a planned failover to the instance, then a drop
   if (action === 'migrate') Object.assign(parameters, { to: 'ManagedInstance', allowDataLoss: false });
   return { operation: spec.operation, request: linkRequest, parameters };

@@ -197,4 +197,58 @@ describe('forced failover to the instance under load (allowDataLoss)', () => {
     expect(status.progress.splitBrain).toBe(true);
     expect(status.steps.map((s: { id: string }) => s.id)).toEqual(['fail-over', 'verify-roles']);
   });
+
+  it("detects the split brain in its operations' preflight: a failover and a drop are refused", async () => {
+    for (const [path, options] of [
+      ['/api/links/failover', { to: 'SqlServer', workloadStopped: true }],
+      ['/api/links/drop', {}],
+    ] as const) {
+      const posted = await bed.api('POST', path, {
+        request: demoRequest({ failoverMode: 'Manual' }),
+        options,
+      });
+      expect(posted.status, posted.text).toBe(202);
+      const status = await bed.finish(posted.json.instanceId);
+      expect(status.runtimeStatus, path).toBe('Failed');
+      expect(status.error, path).toMatchObject({ step: 'preflight', code: 'SplitBrain' });
+    }
+    expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb')).toBeDefined();
+  });
+
+  it('resolves it with explicit confirmation: the tail-log backup first, then SQL Server demoted', async () => {
+    const unconfirmed = await bed.api('POST', '/api/links/resolve-split-brain', {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { demote: 'SqlServer' },
+    });
+    expect(unconfirmed.status).toBe(400);
+    expect(unconfirmed.json.error.details).toEqual([expect.objectContaining({ target: 'options.confirm' })]);
+
+    const journalFrom = journalOf(bed, 'SQLBOX1').length;
+    const posted = await bed.api('POST', '/api/links/resolve-split-brain', {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { demote: 'SqlServer', confirm: true },
+    });
+    expect(posted.status, posted.text).toBe(202);
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    const changes = changesIn(journalOf(bed, 'SQLBOX1').slice(journalFrom)).map((e) => e.text);
+    expect(changes).toEqual([
+      expect.stringMatching(
+        /^BACKUP LOG \[SalesDb\] TO DISK = N'\/var\/opt\/mssql\/backup\/milink_SalesDb_tail_\d{14}\.trn';$/,
+      ),
+      expect.stringMatching(/ALTER AVAILABILITY GROUP \[DAG1_SalesDb\] SET \(ROLE = SECONDARY\);$/),
+    ]);
+    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('SECONDARY');
+    const link = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+    expect(link.properties.instanceLinkRole).toBe('Primary');
+    expect(link.properties.databases[0].connectedState).toBe('CONNECTED');
+    // a re-run finds nothing to do
+    const again = await bed.api('POST', '/api/links/resolve-split-brain', {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { demote: 'SqlServer', confirm: true },
+    });
+    const rerun = await bed.finish(again.json.instanceId);
+    expect(rerun.runtimeStatus, JSON.stringify(rerun.error ?? rerun.failures)).toBe('Completed');
+    expect(changesIn(journalOf(bed, 'SQLBOX1').slice(journalFrom))).toHaveLength(2);
+  });
 });

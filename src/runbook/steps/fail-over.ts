@@ -1,3 +1,4 @@
+import * as arm from '../../azure/arm-requests.js';
 import type { ArmRequest } from '../../azure/arm-requests.js';
 import type { LinkContext } from '../context.js';
 import { defineStep, report, StepProblem, type StepIo, type StepReport } from '../step.js';
@@ -79,6 +80,9 @@ export function measureLoss(o: FailoverObservation, p: FailoverParameters): Reco
 
 /** The request a failover's wait follows (the ARM failover the step started). */
 export function startedRequest(l: LinkContext): ArmRequest | undefined {
+  // resolveSplitBrain's wait follows the instance's demotion
+  if (l.parameters.demote === 'ManagedInstance')
+    return arm.setLinkRole(l.mi, l.names.link, 'Secondary', 'Forced');
   const p = failoverParameters(l);
   if (!p) return undefined;
   return renderPath(l, failoverPath(l, p)).arm.failover;
