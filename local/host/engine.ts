@@ -80,7 +80,11 @@ interface TimerItem {
 }
 
 export class Engine {
-  readonly stats = { replays: 0, historyEvents: 0, activityRuns: 0, episodes: 0 };
+  /**
+   * replays and historyEvents: the work of replaying (events replayed, summed over replays); recordedEvents: the
+   * events every execution ended with, summed over executions (a continued-as-new generation's history counts).
+   */
+  readonly stats = { replays: 0, historyEvents: 0, activityRuns: 0, episodes: 0, recordedEvents: 0 };
   private readonly orchestrators = new Map<string, Registration>();
   private readonly activities = new Map<string, Registration>();
   private readonly instances = new Map<string, InstanceRecord>();
@@ -428,6 +432,7 @@ export class Engine {
       rec.runtimeStatus = 'Failed';
       rec.output = toJson(failure);
     } else if (continueAsNew) {
+      this.stats.recordedEvents += rec.history.length;
       rec.execution++;
       rec.history = [];
       rec.input = toJson(continueAsNew.input);
@@ -450,6 +455,7 @@ export class Engine {
       rec.runtimeStatus = 'Completed';
       rec.output = toJson(state.output);
     }
+    if (TERMINAL.includes(rec.runtimeStatus)) this.stats.recordedEvents += rec.history.length;
     // persist before acting on the step
     this.opts.store.save(rec);
     if (TERMINAL.includes(rec.runtimeStatus)) {

@@ -73,6 +73,8 @@ export interface OperationOutput {
 }
 
 const MAX_POLL_SECONDS = 300;
+/** The longest pause before a look the wait predicted (its estimate is re-made at every look). */
+const MAX_PREDICTED_SECONDS = 24 * 3600;
 
 /** The activity every operation calls once it succeeded, with the link and the request (src/activities/inventory.ts). */
 export const RECORD_ACTIVITY = 'recordInventory';
@@ -180,7 +182,14 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
 
     let at = 0;
     let wait:
-      | { lro?: string; deadline: string; interval: number; lastProgress: string; previous?: unknown }
+      | {
+          lro?: string;
+          deadline: string;
+          interval: number;
+          lastProgress: string;
+          previous?: unknown;
+          lookedAt?: string;
+        }
       | undefined;
     publish();
     if (input.waiting) {
@@ -286,7 +295,12 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           since: context.df.currentUtcDateTime.toISOString(),
         })) as StepResult;
         observation = result.observation;
+        const before = wait.previous;
+        const between = wait.lookedAt
+          ? (context.df.currentUtcDateTime.getTime() - new Date(wait.lookedAt).getTime()) / 1000
+          : 0;
         wait.previous = observation;
+        wait.lookedAt = context.df.currentUtcDateTime.toISOString();
         if (result.lro) wait.lro = result.lro;
         else delete wait.lro;
         status.progress = step.progress?.(observation) ?? {};
@@ -302,12 +316,16 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           };
           return fail({ step: step.id, ...overdue });
         }
-        // Back off while nothing moves; look again soon while the wait makes progress (seeding).
+        // Look again when the wait says it will be over (seeding's rate predicts its end); otherwise back off while
+        // nothing moves and look again soon while it makes progress.
         const progress = JSON.stringify(status.progress);
+        const predicted = before === undefined ? undefined : step.nextLook?.(observation, before, between);
         wait.interval =
-          progress !== wait.lastProgress
-            ? options.pollIntervalSeconds
-            : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
+          predicted !== undefined
+            ? Math.min(Math.max(predicted, 1), MAX_PREDICTED_SECONDS)
+            : progress !== wait.lastProgress
+              ? options.pollIntervalSeconds
+              : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
         wait.lastProgress = progress;
         yield context.df.createTimer(
           new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())),

@@ -108,6 +108,11 @@ export interface Step<O = unknown> {
   preflight?: true;
   /** A wait's progress for the status (what the user watches); the runner looks again sooner while it changes. */
   progress?(observation: O): Record<string, unknown>;
+  /**
+   * When to look again (seconds), when the wait can tell from what it saw: e.g. seeding's rate between two looks
+   * predicts when it ends. Undefined: the runner backs off on its own.
+   */
+  nextLook?(observation: O, previous: O | undefined, secondsBetween: number): number | undefined;
   /** A wait still not over at its deadline: what to report. */
   overdue?(observation: O, hours: number): Omit<StepFailure, 'step'>;
 }

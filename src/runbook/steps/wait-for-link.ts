@@ -129,6 +129,24 @@ export const waitForLink = defineStep<LinkObservation>({
     ...(o.sqlServerConnectedState ? { sqlServerConnectedState: o.sqlServerConnectedState } : {}),
     ...(o.seeding ? { transferredMb: o.seeding.transferredMb, databaseMb: o.seeding.databaseMb } : {}),
   }),
+  nextLook(o, previous, seconds) {
+    // Seeding moves at a rate two looks can measure: look again when it should end, then follow the short
+    // catch-up closely. Far from the end, look at nine tenths of the estimate and estimate again (rates drift:
+    // compression, other links sharing the bandwidth).
+    const now = o.seeding;
+    if (!now || now.databaseMb <= 0) return undefined;
+    const then = previous?.seeding;
+    const remaining = Math.max(now.databaseMb - now.transferredMb, 0);
+    if (remaining === 0) {
+      const caughtUpBefore = then !== undefined && then.transferredMb >= then.databaseMb;
+      return caughtUpBefore ? Math.min(Math.max(seconds, 1) * 2, 60) : 1;
+    }
+    if (!then || seconds <= 0) return 2;
+    const rate = (now.transferredMb - then.transferredMb) / seconds;
+    if (rate <= 0) return undefined;
+    const eta = remaining / rate;
+    return eta <= 3600 ? Math.ceil(eta) : Math.ceil(eta * 0.9);
+  },
   overdue(o, hours) {
     const sqlError = o.sqlServerLastError;
     return {
