@@ -153,6 +153,13 @@ export function parseLifecycleRequest(
       allowDataLoss: false,
     });
   // a migration is a planned failover to the instance, then a drop
-  if (action === 'migrate') Object.assign(parameters, { to: 'ManagedInstance', allowDataLoss: false });
+  if (action === 'migrate')
+    Object.assign(parameters, {
+      to: 'ManagedInstance',
+      allowDataLoss: false,
+      migration: true,
+      dropAvailabilityGroup: parameters.dropSqlServerObjects === true,
+      dropCertificates: parameters.dropSqlServerObjects === true,
+    });
   return { operation: spec.operation, request: linkRequest, parameters };
 }

@@ -4,12 +4,22 @@ import { linkContext } from './context.js';
 import { operationRequests, type Operation } from './operation.js';
 import { createLink } from './operations/create-link.js';
 import { dropLink } from './operations/drop-link.js';
+import { linkDatabase, prepareLinkPair } from './operations/link-fleet.js';
 import { failoverLink } from './operations/failover-link.js';
+import { migrateLink } from './operations/migrate-link.js';
 import { resolveSplitBrain } from './operations/resolve-split-brain.js';
 import type { Step } from './step.js';
 
 /** The operations milink registers. Everything else (steps by id, the ARM actions milink needs) derives from this list. */
-export const OPERATIONS: readonly Operation[] = [createLink, dropLink, failoverLink, resolveSplitBrain];
+export const OPERATIONS: readonly Operation[] = [
+  createLink,
+  dropLink,
+  failoverLink,
+  resolveSplitBrain,
+  migrateLink,
+  prepareLinkPair,
+  linkDatabase,
+];
 
 export function operationNamed(name: string): Operation | undefined {
   return OPERATIONS.find((o) => o.name === name);

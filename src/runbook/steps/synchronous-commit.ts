@@ -13,6 +13,9 @@ export interface ModeObservation {
 /** The DAG's members as SQL Server names them, and whether the failover's target is already primary. */
 export async function readModes(io: StepIo): Promise<ModeObservation> {
   const side = await readSqlSide(io);
+  // a migration whose link is already dropped on the instance has cut over
+  if (io.link.parameters.migration === true && !(await readArmSide(io)))
+    return { arrived: true, members: [] };
   if (!side)
     throw new StepProblem(
       'sqlserver',

@@ -65,7 +65,10 @@ export const verifyRoles = defineStep<RolesObservation>({
     if (azure?.connectedState) obs.connectedState = azure.connectedState;
     if (azure?.synchronizationHealth) obs.synchronizationHealth = azure.synchronizationHealth;
     if (!p || obs.operation === 'InProgress') return obs;
-    if (p.allowDataLoss)
+    // a migration: the roles only (SQL Server 2016-2019 does not replicate back from the instance)
+    if (io.link.parameters.migration === true)
+      obs.verified = azure === undefined || (obs.primary === p.to && obs.sqlServerRole !== 'PRIMARY');
+    else if (p.allowDataLoss)
       obs.verified =
         p.to === 'ManagedInstance' ? obs.instanceRole === 'Primary' : obs.sqlServerRole === 'PRIMARY';
     else

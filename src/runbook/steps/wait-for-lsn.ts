@@ -33,7 +33,8 @@ export const waitForLsn = defineStep<LsnObservation>({
     const required = failoverParameters(io.link)?.lsnStableSeconds ?? 30;
     const [sql, azure] = [await readSqlSide(io), await readArmSide(io)];
     const to = failoverParameters(io.link)?.to;
-    const arrived = to !== undefined && primaryOf(sql, azure) === to;
+    const cutOver = io.link.parameters.migration === true && azure === undefined;
+    const arrived = cutOver || (to !== undefined && primaryOf(sql, azure) === to);
     const lsn = sidesLsn(sql, azure);
     const now = io.since ?? new Date();
     const obs: LsnObservation = {
