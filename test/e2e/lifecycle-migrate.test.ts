@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEstate } from '../../local/sim/estate/estate.js';
+import type { EstateSpec } from '../../local/sim/estate/estate.js';
 import { armLink, changesIn, demoRequest, journalOf, queryServer, startBed, type Bed } from './harness.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,9 +11,7 @@ import { repoRoot } from '../helpers/runbook.js';
  * and stable first), waits for the instance's first full backup, then drops the link and the SQL Server objects.
  */
 const spec = () =>
-  JSON.parse(readFileSync(join(repoRoot, 'local/sim/estates/sql2019.json'), 'utf8')) as Parameters<
-    typeof startEstate
-  >[0];
+  JSON.parse(readFileSync(join(repoRoot, 'local/sim/estates/sql2019.json'), 'utf8')) as EstateSpec;
 
 const request = () =>
   demoRequest({
