@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { linkRequestSchema } from '../link/request.js';
+import type { OperationStatus } from '../link/status.js';
 
 /**
  * The HTTP API's answers as zod schemas, and the OpenAPI 3.1 document generated from them and from the link request's
@@ -154,6 +155,12 @@ export const linkStatusSchema = z
       .describe("the result once Completed; the failure's or cancellation's text otherwise"),
   })
   .describe('One operation: runtime status, steps, progress, and on failure the step, error and advice');
+
+// Every field of the status model is described: a field added to OperationStatus without its schema here fails to
+// compile (the list names it).
+type Described = keyof z.infer<typeof linkStatusSchema>;
+const _described: Record<Exclude<keyof OperationStatus, Described>, never> = {};
+void _described;
 
 export const operationSummarySchema = z.object({
   instanceId: text,

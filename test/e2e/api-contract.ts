@@ -81,3 +81,39 @@ export function contract(document: Json): Contract {
     },
   };
 }
+
+let generated:
+  { document: Json; contract: Contract; routes: Array<{ template: string; pattern: RegExp }> } | undefined;
+
+/**
+ * Checks an answer of milink's API against the document generated from the zod schemas (the one
+ * `GET /api/openapi.json` serves) when the document describes the route and method: the harness calls it for every
+ * answer the e2e tests get. `path` is the request's path (`/api/links/link-mi-prod-…?state=running`).
+ */
+export async function checkDocumented(
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  if (!generated) {
+    const { openApiDocument } = await import('../../src/functions/api-schema.js');
+    const document = openApiDocument() as Json;
+    generated = {
+      document,
+      contract: contract(document),
+      routes: Object.keys(document.paths).map((template) => ({
+        template,
+        pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replace(/\./g, '\\.')}$`),
+      })),
+    };
+  }
+  const route = new URL(path, 'http://milink.invalid').pathname.replace(/^\/api/, '');
+  // a literal route wins over a template (/links/plan over /links/{instanceId})
+  const match =
+    generated.routes.find((r) => r.template === route) ?? generated.routes.find((r) => r.pattern.test(route));
+  if (!match || match.template === '/openapi.json') return;
+  // a method the document does not describe on this route belongs to another function (405 or another route)
+  if (!generated.document.paths[match.template][method.toLowerCase()]) return;
+  generated.contract.check(method, match.template, status, body);
+}

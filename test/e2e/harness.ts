@@ -8,6 +8,7 @@ import { startEstate, type EstateSpec, type RunningEstate } from '../../local/si
 import sql from 'mssql';
 import type { JournalEntry } from '../../local/sim/sqlserver/server.js';
 import { repoRoot } from '../helpers/runbook.js';
+import { checkDocumented } from './api-contract.js';
 
 /** The simulated estate and milink's app on the local host, sharing one virtual clock. */
 export interface Bed {
@@ -93,6 +94,8 @@ export async function startBed(opts: BedOptions = {}): Promise<Bed> {
     } catch {
       json = undefined;
     }
+    // every answer of a route the OpenAPI document describes must match it
+    await checkDocumented(method, path, response.status, json ?? text);
     return { status: response.status, json, text };
   };
   return {
@@ -287,6 +290,8 @@ export async function startHostOn(estate: RunningEstate, opts: HostOnEstateOptio
     } catch {
       json = undefined;
     }
+    // every answer of a route the OpenAPI document describes must match it
+    await checkDocumented(method, path, response.status, json ?? text);
     return { status: response.status, json, text };
   };
   return {
