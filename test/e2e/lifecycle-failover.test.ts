@@ -42,6 +42,56 @@ function sqlRole(rows: Array<{ endpoint: string; role: string | null }>) {
   return rows.find((r) => !/database\.windows\.net/i.test(r.endpoint))?.role;
 }
 
+async function roundTrip(bed: Bed, path: string) {
+  const control = bed.estate.control;
+  control.startWorkload(target, { transactionsPerSecond: 50 });
+  bed.clock.advance(60_000);
+  control.stopWorkload(target);
+
+  const arrived = await failover(bed, { to: 'ManagedInstance', workloadStopped: true, lsnStableSeconds: 30 });
+  expect(arrived.runtimeStatus, JSON.stringify(arrived.error ?? arrived.failures)).toBe('Completed');
+  expect(arrived.operation).toBe('failoverLink');
+  const failed = arrived.output.reports.find((r: { step: string }) => r.step === 'fail-over');
+  expect(failed.details.path).toBe(path);
+  // roles on both sides, as each reports them
+  expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('SECONDARY');
+  const mi = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+  expect(mi.properties.instanceLinkRole).toBe('Primary');
+  expect(mi.properties.databases[0].connectedState).toBe('CONNECTED');
+  expect(mi.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+  // the failover ran once, after synchronous commit
+  const texts = changesIn(journalOf(bed, 'SQLBOX1')).map((e) => e.text);
+  const sync = texts.findIndex((t) => /SYNCHRONOUS_COMMIT/.test(t) && !/ASYNCHRONOUS/.test(t));
+  const switched = texts
+    .map((t, i) => (/\bFAILOVER;|SET \(ROLE = SECONDARY\)/.test(t) ? i : -1))
+    .filter((i) => i >= 0);
+  expect(sync).toBeGreaterThanOrEqual(0);
+  expect(switched).toHaveLength(1);
+  expect(switched[0]).toBeGreaterThan(sync);
+
+  // the application writes on the instance now, then stops for the failback
+  control.startWorkload(target, { transactionsPerSecond: 50 });
+  bed.clock.advance(60_000);
+  control.stopWorkload(target);
+  const back = await failover(bed, { to: 'SqlServer', workloadStopped: true, lsnStableSeconds: 30 });
+  expect(back.runtimeStatus, JSON.stringify(back.error ?? back.failures)).toBe('Completed');
+  expect(back.output.reports.find((r: { step: string }) => r.step === 'fail-over').details.path).toBe(
+    'arm-planned',
+  );
+  expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
+  const after = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+  expect(after.properties.instanceLinkRole).toBe('Secondary');
+  expect(after.properties.databases[0].connectedState).toBe('CONNECTED');
+  expect(after.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
+  const failovers = bed.estate.arm.journal.filter((r) => r.method === 'POST' && r.path.includes('/failover'));
+  expect(failovers.map((r) => r.status)).toEqual(path === 'tsql-failover' ? [202] : [202, 202]);
+
+  const { promotions } = control.workload(target);
+  expect(promotions.map((p) => p.promoted)).toEqual(['managedInstance', 'sqlServer']);
+  expect(promotions.map((p) => p.lost)).toEqual([0, 0]);
+  expect(promotions.every((p) => p.previousPrimaryCommitted > 0)).toBe(true);
+}
+
 describe('planned failover SQL Server → instance → SQL Server (SQL Server 2022 CU13, two-way link)', () => {
   let bed: Bed;
   beforeAll(async () => {
@@ -87,56 +137,39 @@ describe('planned failover SQL Server → instance → SQL Server (SQL Server 20
   });
 
   it('fails over and back under a write workload: 0 transactions lost, roles verified, healthy again', async () => {
-    const control = bed.estate.control;
-    control.startWorkload(target, { transactionsPerSecond: 50 });
-    bed.clock.advance(60_000);
-    control.stopWorkload(target);
-
-    const there = await failover(bed, { to: 'ManagedInstance', workloadStopped: true, lsnStableSeconds: 30 });
-    expect(there.runtimeStatus, JSON.stringify(there.error ?? there.failures)).toBe('Completed');
-    expect(there.operation).toBe('failoverLink');
-    const failed = there.output.reports.find((r: { step: string }) => r.step === 'fail-over');
-    expect(failed.details.path).toBe('tsql-failover');
-    expect(failed.changed).toEqual([expect.stringMatching(/failed over to ManagedInstance on SQL Server/)]);
-    // roles on both sides, as each reports them
-    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('SECONDARY');
-    const mi = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
-    expect(mi.properties.instanceLinkRole).toBe('Primary');
-    expect(mi.properties.databases[0].connectedState).toBe('CONNECTED');
-    expect(mi.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
-    // the FAILOVER ran once, after synchronous commit
+    await roundTrip(bed, 'tsql-failover');
     const texts = changesIn(journalOf(bed, 'SQLBOX1')).map((e) => e.text);
-    const sync = texts.findIndex((t) => /SYNCHRONOUS_COMMIT/.test(t) && !/ASYNCHRONOUS/.test(t));
-    const fo = texts.findIndex((t) => /\bFAILOVER;/.test(t));
-    expect(sync).toBeGreaterThanOrEqual(0);
-    expect(fo).toBeGreaterThan(sync);
     expect(texts.filter((t) => /\bFAILOVER;/.test(t))).toHaveLength(1);
-
-    // the application writes on the instance now, then stops for the failback
-    control.startWorkload(target, { transactionsPerSecond: 50 });
-    bed.clock.advance(60_000);
-    control.stopWorkload(target);
-    const back = await failover(bed, { to: 'SqlServer', workloadStopped: true, lsnStableSeconds: 30 });
-    expect(back.runtimeStatus, JSON.stringify(back.error ?? back.failures)).toBe('Completed');
-    expect(back.output.reports.find((r: { step: string }) => r.step === 'fail-over').details.path).toBe(
-      'arm-planned',
-    );
-    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
-    const after = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
-    expect(after.properties.instanceLinkRole).toBe('Secondary');
-    expect(after.properties.databases[0].connectedState).toBe('CONNECTED');
-    expect(after.properties.databases[0].synchronizationHealth).toBe('HEALTHY');
-    const failovers = bed.estate.arm.journal.filter(
-      (r) => r.method === 'POST' && r.path.includes('/failover'),
-    );
-    expect(failovers.map((r) => r.status)).toEqual([202]);
-
-    const { promotions } = control.workload(target);
-    expect(promotions.map((p) => p.promoted)).toEqual(['managedInstance', 'sqlServer']);
-    expect(promotions.map((p) => p.lost)).toEqual([0, 0]);
-    expect(promotions.every((p) => p.previousPrimaryCommitted > 0)).toBe(true);
   });
 });
+
+for (const variant of [
+  {
+    name: 'SQL Server 2022 CU12 (before T-SQL failover)',
+    version: 2022,
+    cu: 12,
+    policy: 'SQLServer2022',
+    there: 'demote-then-forced',
+  },
+  { name: 'SQL Server 2025', version: 2025, cu: 0, policy: 'SQLServer2025', there: 'tsql-failover' },
+] as const)
+  describe(`planned failover round trip on ${variant.name}`, () => {
+    let bed: Bed;
+    beforeAll(async () => {
+      const spec = demoSpec();
+      Object.assign(spec.sqlServers[0]!, { version: variant.version, cu: variant.cu });
+      spec.managedInstances[0]!.updatePolicy = variant.policy;
+      bed = await startBed({ spec });
+      await createLink(bed);
+    });
+    afterAll(async () => {
+      await bed?.close();
+    });
+
+    it(`goes there by ${variant.there} and back by ARM Planned: 0 lost, roles verified, healthy again`, async () => {
+      await roundTrip(bed, variant.there);
+    });
+  });
 
 describe('a planned failover never starts while the LSNs move (the workload was not stopped)', () => {
   let bed: Bed;
