@@ -17,6 +17,8 @@ const productionSchema = z.object({
   AZURE_CLIENT_ID: z.string().default(''),
   /** How long createLink waits for a link to become healthy before it stops and reports (hours). */
   MILINK_LINK_DEADLINE_HOURS: z.coerce.number().positive().max(144).default(24),
+  /** The lifetime of an endpoint certificate a rotation creates when the request names no expiry (days). */
+  MILINK_CERTIFICATE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   /** The first pause between two looks at a link being created (seconds); it doubles up to 5 minutes. */
   MILINK_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
 });
@@ -58,6 +60,10 @@ const optionalSchema = z.object({
   MILINK_STEP_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** The durable pause before a step's next try (seconds). */
   MILINK_STEP_RETRY_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  /** A fleet request links at most this many databases of one SQL Server at a time. */
+  MILINK_FLEET_PER_SERVER: z.coerce.number().int().min(1).max(100).default(8),
+  /** …and at most this many to one instance at a time. */
+  MILINK_FLEET_PER_INSTANCE: z.coerce.number().int().min(1).max(100).default(8),
   /** When the nightly health sweep runs: a six-field NCRONTAB schedule, UTC (docs/health.md). */
   MILINK_HEALTH_SCHEDULE: z
     .string()

@@ -16,3 +16,5 @@ import './functions/adopt.js';
 import './orchestrators/healthSweep.js';
 import './activities/health.js';
 import './activities/inventory.js';
+import './orchestrators/fleet.js';
+import './functions/fleets.js';

@@ -89,3 +89,8 @@ export function decodeFailure(message: string | undefined, step: string): StepFa
 export function linkInstanceId(instanceName: string, linkName: string): string {
   return `link-${instanceName.toLowerCase()}-${shortHash(linkName.toLowerCase(), 12)}`;
 }
+
+/** The orchestration id of a SQL Server and instance pair prepared for its links (a fleet's shared steps). */
+export function pairInstanceId(instanceName: string, sqlServer: string): string {
+  return `pair-${instanceName.toLowerCase()}-${shortHash(sqlServer.toLowerCase(), 12)}`;
+}

@@ -222,7 +222,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       // every operation on one link runs under that link's id: a resolved name other than the requested one
       // (DAG2_<db>) goes on under its own id, and this run waits for it
       const resolvedId = linkInstanceId(request.managedInstance.name, status.link);
-      if (resolvedId !== context.df.instanceId) {
+      if ((op.identity ?? 'link') === 'link' && resolvedId !== context.df.instanceId) {
         status.handedOverTo = resolvedId;
         publish();
         log(`the link is ${status.link}: continuing as ${resolvedId}`);

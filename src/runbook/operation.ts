@@ -14,6 +14,12 @@ export interface Operation {
   title: string;
   checks: PreflightCheck[];
   steps: Array<Step<any>>;
+  /**
+   * What the operation's orchestration is named after: a link (the default; a run whose preflight resolves another
+   * link name continues under that link's id), or something its caller names (a SQL Server and instance pair
+   * prepared once for many links, a SQL Server whose certificate rotates).
+   */
+  identity?: 'link' | 'caller';
 }
 
 /** Every ARM request an operation's steps and checks can send, for a given rendering context. */
