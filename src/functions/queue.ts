@@ -3,6 +3,8 @@ import * as df from 'durable-functions';
 import { InvalidRequestError, jsonObject } from '../link/errors.js';
 import { isLifecycleAction, LIFECYCLE_ACTIONS, parseLifecycleRequest } from '../link/lifecycle.js';
 import { parseLinkRequest } from '../link/request.js';
+import { parseFleetRequest } from '../link/fleet.js';
+import { startFleet } from './fleets.js';
 import { startOperation } from './start.js';
 
 /**
@@ -64,6 +66,22 @@ export async function linkRequestsHandler(message: unknown, context: InvocationC
   try {
     const ticket = parseTicket(message);
     ticketId = ticket.ticketId;
+    // a create ticket whose request names databases (or a batch of pairs) is a fleet
+    const body = ticket.request as Record<string, unknown> | null;
+    if (
+      ticket.action === 'create' &&
+      body &&
+      typeof body === 'object' &&
+      ('databases' in body || 'batch' in body)
+    ) {
+      const fleet = await startFleet(df.getClient(context), parseFleetRequest(body, new Date()), ticketId);
+      context.log(
+        fleet.started
+          ? `[ticket ${ticketId}] createFleet started: ${fleet.instanceId}`
+          : `[ticket ${ticketId}] createFleet already running: ${fleet.instanceId}; nothing started`,
+      );
+      return;
+    }
     const lifecycle = isLifecycleAction(ticket.action)
       ? parseLifecycleRequest(ticket.action, ticket.request, ticket.options, new Date())
       : undefined;

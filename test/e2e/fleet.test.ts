@@ -117,3 +117,32 @@ describe('a fleet: 24 databases of one SQL Server linked to one instance in one 
     expect(none.json.error.details[0].target).toBe('databases');
   });
 });
+
+describe('a fleet from a queue ticket', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    const spec = { generate: { sqlServers: 1, instances: 1, links: 3, linkState: 'none' } };
+    bed = await startBed({ spec: spec as unknown as EstateSpec, queues: 'azurite-memory' });
+  }, 120_000);
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('a create ticket whose request names databases starts the fleet; the ticket id is in its status', async () => {
+    const databases = ['Db0001', 'Db0002', 'Db0003'];
+    await bed.host.queues.send('link-requests', {
+      ticketId: 'CHG-7001',
+      action: 'create',
+      request: fleetRequest(databases),
+    });
+    await bed.host.idle();
+    const line = bed.logs.find((l) => /\[ticket CHG-7001\] createFleet started: (fleet-[0-9a-f]+)/.test(l));
+    expect(line, bed.logs.join('\n')).toBeDefined();
+    const id = /(fleet-[0-9a-f]+)/.exec(line!)![1]!;
+    await bed.host.client.waitForCompletion(id, { timeoutMs: 120_000 });
+    const fleet = (await bed.api('GET', `/api/fleets/${id}`)).json;
+    expect(fleet.ticketId).toBe('CHG-7001');
+    expect(fleet.counts).toMatchObject({ succeeded: 3, failed: 0 });
+    expect(await bed.host.queues.peek('link-requests-poison')).toEqual([]);
+  }, 120_000);
+});
