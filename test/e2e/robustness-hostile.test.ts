@@ -496,7 +496,9 @@ describe('hostile database names that SQL Server allows', () => {
       // the estate: the database is in the AG by its exact name, and the link carries it
       const state = bed.estate.sqlServers.get('SQLBOX1')!.state;
       expect(state.databases.map((d) => d.name)).toContain(name);
-      expect(state.databases).toHaveLength(4 + 1 + BENIGN.length + HOSTILE_DATABASES.length + 2);
+      // the system databases, the demo's own, and the ones added above
+      const demo = demoSpec().sqlServers[0]!.databases!.length;
+      expect(state.databases).toHaveLength(4 + demo + BENIGN.length + HOSTILE_DATABASES.length + 2);
       const ag = state.availabilityGroups.find((g) => !g.isDistributed && g.databases.includes(name));
       expect(ag?.databases).toEqual([name]);
       const mi = bed.estate.instances.all()[0]!;
