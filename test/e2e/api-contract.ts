@@ -1,16 +1,11 @@
-import { createRequire } from 'node:module';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { expect } from 'vitest';
 
 /**
  * Checks real answers against milink's OpenAPI document: the schema the document gives for a route, a method and a
- * status validates the answer's body, with Ajv (JSON Schema 2020-12, OpenAPI 3.1's dialect). Ajv 8 comes with
- * @seriousme/openapi-schema-validator (the repository's top-level `ajv` is version 6, which knows no 2020-12), so it
- * is loaded from that package's own dependencies.
+ * status validates the answer's body, with Ajv 8 (JSON Schema 2020-12, OpenAPI 3.1's dialect).
  */
-const fromValidator = createRequire(
-  createRequire(import.meta.url).resolve('@seriousme/openapi-schema-validator'),
-);
-
 interface AjvError {
   instancePath: string;
   message?: string;
@@ -24,9 +19,6 @@ interface Ajv {
   addSchema(schema: object, key: string): Ajv;
   compile(schema: object): ValidateFunction;
 }
-
-const Ajv2020 = (fromValidator('ajv/dist/2020') as { default: new (opts: object) => Ajv }).default;
-const addFormats = fromValidator('ajv-formats') as { default?: (ajv: Ajv) => void } & ((ajv: Ajv) => void);
 
 type Json = Record<string, any>;
 
@@ -54,7 +46,7 @@ export interface Contract {
 
 export function contract(document: Json): Contract {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
-  (addFormats.default ?? addFormats)(ajv);
+  addFormats.default(ajv);
   const base = 'https://milink.invalid/openapi.json';
   ajv.addSchema({ $id: base, components: absolute(document.components, base) }, base);
   const compiled = new Map<string, ValidateFunction>();
