@@ -15,11 +15,6 @@ interface ValidateFunction {
   (data: unknown): boolean;
   errors?: AjvError[] | null;
 }
-interface Ajv {
-  addSchema(schema: object, key: string): Ajv;
-  compile(schema: object): ValidateFunction;
-}
-
 type Json = Record<string, any>;
 
 /** `$ref`s into the document (`#/…`) made absolute, so a schema cut out of it still resolves them. */
