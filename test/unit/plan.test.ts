@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, armActionFor } from '../../src/azure/arm-requests.js';
 import { main, type CliIo } from '../../src/cli/main.js';
-import { armActionsUsed } from '../../src/runbook/operations.js';
+import { linkContext } from '../../src/runbook/context.js';
+import { armActionsUsed, OPERATIONS } from '../../src/runbook/operations.js';
 import { createLink } from '../../src/runbook/operations/create-link.js';
 import { buildPlan, planToJson, renderScript } from '../../src/runbook/plan.js';
 import { parseLinkRequest } from '../../src/link/request.js';
@@ -28,6 +29,11 @@ function captureIo(): CliIo & { stdout: string; stderr: string } {
     now: () => now,
   };
   return io;
+}
+
+/** The example request as steps render it (with the failover and drop options some operations need). */
+function sampleLink() {
+  return linkContext(parseLinkRequest(example, now));
 }
 
 describe('plan', () => {
@@ -122,16 +128,24 @@ describe('plan', () => {
   });
 
   it('ARM actions are derived from the registered operations (only what they send)', () => {
+    // each action follows from a request some registered operation sends; an operation that fails over, changes
+    // roles or deletes brings its action, and removing it would take the action away
     expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/read');
     expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/distributedAvailabilityGroups/write');
     expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/serverTrustCertificates/read');
-    // no registered operation fails over, changes roles or deletes yet: least privilege leaves them out
-    expect(armActionsUsed()).not.toContain(
-      'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/failover/action',
+    const failover = OPERATIONS.some((op) =>
+      op.steps.some((st) =>
+        /failover/i.test(JSON.stringify(Object.values(st.render(sampleLink()).arm ?? {}))),
+      ),
     );
-    expect(armActionsUsed()).not.toContain(
-      'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/delete',
-    );
+    expect(
+      armActionsUsed().includes(
+        'Microsoft.Sql/managedInstances/distributedAvailabilityGroups/failover/action',
+      ),
+    ).toBe(failover);
+    // nothing milink never sends: no write on the instance itself, no database writes
+    expect(armActionsUsed()).not.toContain('Microsoft.Sql/managedInstances/write');
+    expect(armActionsUsed()).not.toContain('Microsoft.Sql/managedInstances/databases/write');
     expect(armActionsUsed()).toContain('Microsoft.Sql/managedInstances/endpointCertificates/read');
     expect(
       armActionFor({
