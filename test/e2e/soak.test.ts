@@ -120,6 +120,22 @@ describe(`soak: ${LINKS} links on one SQL Server, ${AT_ONCE} at a time, under se
     expect(paths.filter((p) => /\/distributedAvailabilityGroups\//i.test(p))).toHaveLength(LINKS);
     expect(paths.filter((p) => /\/serverTrustCertificates\//i.test(p))).toHaveLength(1);
   });
+
+  it("milink's reports agree: one link made each shared object, every link made its own", () => {
+    const madeBy = new Map<string, number>();
+    for (const o of outcomes)
+      for (const r of o.status.output.reports as Array<{ step: string; changed: string[] }>)
+        if (r.changed.length > 0) madeBy.set(r.step, (madeBy.get(r.step) ?? 0) + 1);
+    for (const step of [
+      'master-key',
+      'sqlserver-certificate',
+      'mirroring-endpoint',
+      'trust-sqlserver-certificate',
+    ])
+      expect(madeBy.get(step), step).toBe(1);
+    for (const step of ['availability-group', 'distributed-availability-group', 'create-link'])
+      expect(madeBy.get(step), step).toBe(LINKS);
+  });
 });
 
 describe('the seeded faults replay by seed', () => {
