@@ -93,29 +93,96 @@ function endState(estate: RunningEstate, journalFrom: number): DropEnd {
   };
 }
 
+/** Runs an operation on a fresh linked estate with the host stopped before or after its `at`-th activity; a new host finishes it. */
+async function runWithCut(
+  path: string,
+  body: unknown,
+  at: number,
+  mode: 'before' | 'after',
+  prepare?: (estate: RunningEstate, clock: VirtualClock) => void,
+) {
+  const { estate, clock, journalFrom } = await linkedEstate();
+  prepare?.(estate, clock);
+  const dir = tempDir();
+  const first = await startHostOn(estate, { clock, dir });
+  hosts.push(first);
+  let count = 0;
+  let killed!: Promise<void>;
+  let answered!: () => void;
+  const postAnswered = new Promise<void>((r) => (answered = r));
+  const stop = () => postAnswered.then(() => first.close());
+  const cut = new Promise<void>((resolve) => {
+    gate = async (step, run) => {
+      if (INVENTORY.has(step)) return run();
+      count++;
+      if (count !== at) return run();
+      if (mode === 'before') {
+        killed = stop();
+        resolve();
+        await killed;
+        throw new Error('the host died before this activity acted');
+      }
+      const result = await run();
+      killed = stop();
+      resolve();
+      await killed;
+      return result;
+    };
+  });
+  const posted = await first.api('POST', path, body);
+  answered();
+  expect(posted.status, posted.text).toBe(202);
+  await cut;
+  await killed;
+  gate = passThrough;
+  const second = await startHostOn(estate, { clock, dir });
+  hosts.push(second);
+  const status = await second.finish(posted.json.instanceId);
+  await second.close();
+  return { estate, journalFrom, status };
+}
+
+/** The uninterrupted run: the activities in order. */
+async function uninterrupted(
+  path: string,
+  body: unknown,
+  prepare?: (estate: RunningEstate, clock: VirtualClock) => void,
+) {
+  const { estate, clock, journalFrom } = await linkedEstate();
+  prepare?.(estate, clock);
+  const activities: string[] = [];
+  gate = (name, run) => {
+    if (!INVENTORY.has(name)) activities.push(name);
+    return run();
+  };
+  try {
+    const bed = await startHostOn(estate, { clock, dir: tempDir() });
+    hosts.push(bed);
+    const posted = await bed.api('POST', path, body);
+    expect(posted.status, posted.text).toBe(202);
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    await bed.close();
+  } finally {
+    gate = passThrough;
+  }
+  return { estate, journalFrom, activities };
+}
+
+/** Each activity's first run, as cut points. */
+function cutsOf(activities: string[]) {
+  return activities
+    .map((name, i) => ({ name, at: i + 1 }))
+    .filter(({ name, at }) => activities.indexOf(name) === at - 1);
+}
+
 let baseline: { activities: string[]; state: DropEnd } | undefined;
 
 describe('dropLink survives its host being stopped between any two steps', () => {
   it('an uninterrupted drop: the reference end state', async () => {
-    const { estate, clock, journalFrom } = await linkedEstate();
-    const activities: string[] = [];
-    gate = (name, run) => {
-      activities.push(name);
-      return run();
-    };
-    try {
-      const bed = await startHostOn(estate, { clock, dir: tempDir() });
-      hosts.push(bed);
-      const posted = await bed.api('POST', '/api/links/drop', DROP);
-      expect(posted.status, posted.text).toBe(202);
-      const status = await bed.finish(posted.json.instanceId);
-      expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
-      await bed.close();
-    } finally {
-      gate = passThrough;
-    }
+    const { estate, journalFrom, activities } = await uninterrupted('/api/links/drop', DROP);
     const state = endState(estate, journalFrom);
-    baseline = { activities: activities.filter((a) => !INVENTORY.has(a)), state };
+    baseline = { activities, state };
     expect(baseline.activities[0]).toBe('preflight');
     expect(baseline.activities).toEqual(
       expect.arrayContaining([
@@ -134,47 +201,8 @@ describe('dropLink survives its host being stopped between any two steps', () =>
   for (const mode of ['before', 'after'] as const)
     it(`stopped ${mode} each activity of dropLink, a new host converges to the same end state, each change once`, async () => {
       expect(baseline, 'the reference run must pass first').toBeDefined();
-      const cuts = baseline!.activities
-        .map((name, i) => ({ name, at: i + 1 }))
-        .filter(({ name, at }) => baseline!.activities.indexOf(name) === at - 1);
-      for (const { name, at } of cuts) {
-        const { estate, clock, journalFrom } = await linkedEstate();
-        const dir = tempDir();
-        const first = await startHostOn(estate, { clock, dir });
-        hosts.push(first);
-        let count = 0;
-        let killed!: Promise<void>;
-        let answered!: () => void;
-        const postAnswered = new Promise<void>((r) => (answered = r));
-        const stop = () => postAnswered.then(() => first.close());
-        const cut = new Promise<void>((resolve) => {
-          gate = async (step, run) => {
-            if (INVENTORY.has(step)) return run();
-            count++;
-            if (count !== at) return run();
-            if (mode === 'before') {
-              killed = stop();
-              resolve();
-              await killed;
-              throw new Error('the host died before this activity acted');
-            }
-            const result = await run();
-            killed = stop();
-            resolve();
-            await killed;
-            return result;
-          };
-        });
-        const posted = await first.api('POST', '/api/links/drop', DROP);
-        answered();
-        expect(posted.status, posted.text).toBe(202);
-        await cut;
-        await killed;
-        gate = passThrough;
-        const second = await startHostOn(estate, { clock, dir });
-        hosts.push(second);
-        const status = await second.finish(posted.json.instanceId);
-        await second.close();
+      for (const { name, at } of cutsOf(baseline!.activities)) {
+        const { estate, journalFrom, status } = await runWithCut('/api/links/drop', DROP, at, mode);
         const where = `${mode} activity ${at} (${name})`;
         expect(status.runtimeStatus, `${where}: ${JSON.stringify(status.error ?? status.failures)}`).toBe(
           'Completed',
@@ -184,6 +212,80 @@ describe('dropLink survives its host being stopped between any two steps', () =>
         expect({ ...state, linkDeletes: 0 }, where).toEqual({ ...baseline!.state, linkDeletes: 0 });
         // DELETE is idempotent: only a host that died after sending it, before recording so, sends it again
         expect(state.linkDeletes, where).toBe(mode === 'after' && name === 'delete-link' ? 2 : 1);
+      }
+    }, 150_000);
+});
+
+// ---------------------------------------------------------------- failoverLink
+
+const FAILOVER = {
+  request: demoRequest(),
+  options: { to: 'ManagedInstance', workloadStopped: true, lsnStableSeconds: 15 },
+};
+const workload = { server: 'SQLBOX1', database: 'SalesDb' };
+
+/** A workload that wrote for a minute and was stopped, as "Fail over link" asks before a planned failover. */
+function wroteThenStopped(estate: RunningEstate, clock: VirtualClock) {
+  estate.control.startWorkload(workload, { transactionsPerSecond: 20 });
+  clock.advance(60_000);
+  estate.control.stopWorkload(workload);
+}
+
+interface FailoverEnd {
+  changes: string[];
+  instanceRole: string;
+  lost: number[];
+  healthy: boolean;
+}
+
+function failoverEnd(estate: RunningEstate, journalFrom: number): FailoverEnd {
+  const mi = estate.instances.all()[0]!;
+  estate.advance();
+  const link = estate.links.get(mi, 'DAG1_SalesDb') as {
+    properties: {
+      instanceLinkRole: string;
+      databases: Array<{ connectedState?: string; synchronizationHealth?: string }>;
+    };
+  };
+  return {
+    changes: changesIn(estate.sqlServers.get('SQLBOX1')!.journal.slice(journalFrom))
+      .filter((e) => !e.dropped && e.errorNumbers.length === 0)
+      .map((e) => e.text),
+    instanceRole: link.properties.instanceLinkRole,
+    lost: estate.control.workload(workload).promotions.map((p) => p.lost),
+    healthy: link.properties.databases.every(
+      (d) => d.connectedState === 'CONNECTED' && d.synchronizationHealth === 'HEALTHY',
+    ),
+  };
+}
+
+let failoverBaseline: { activities: string[]; state: FailoverEnd } | undefined;
+
+describe('failoverLink survives its host being stopped between any two steps', () => {
+  it('an uninterrupted planned failover: the reference end state', async () => {
+    const run = await uninterrupted('/api/links/failover', FAILOVER, wroteThenStopped);
+    const state = failoverEnd(run.estate, run.journalFrom);
+    failoverBaseline = { activities: run.activities, state };
+    expect(run.activities.filter((a, i) => run.activities.indexOf(a) === i)).toEqual([
+      'preflight',
+      'synchronous-commit',
+      'wait-for-lsn',
+      'fail-over',
+      'verify-roles',
+      'asynchronous-commit',
+    ]);
+    expect(state).toMatchObject({ instanceRole: 'Primary', lost: [0], healthy: true });
+    expect(state.changes).toHaveLength(2); // synchronous commit, FAILOVER
+  });
+
+  for (const mode of ['before', 'after'] as const)
+    it(`stopped ${mode} each activity of failoverLink, a new host converges: one FAILOVER, 0 lost`, async () => {
+      expect(failoverBaseline, 'the reference run must pass first').toBeDefined();
+      for (const { name, at } of cutsOf(failoverBaseline!.activities)) {
+        const run = await runWithCut('/api/links/failover', FAILOVER, at, mode, wroteThenStopped);
+        const where = `${mode} activity ${at} (${name})`;
+        expect(run.status.runtimeStatus, `${where}: ${JSON.stringify(run.status.error)}`).toBe('Completed');
+        expect(failoverEnd(run.estate, run.journalFrom), where).toEqual(failoverBaseline!.state);
       }
     }, 150_000);
 });
