@@ -147,13 +147,15 @@ export function configuredThresholds() {
 async function report(input: ReportInput, context: InvocationContext): Promise<ReportOutput> {
   const { reports } = await inventoryStores();
   const date = input.at.slice(0, 10);
-  const [previous] = await reports.recent(1, date);
+  // trends and seeding progress come from the previous night; alerts from the last report sent, which is
+  // tonight's when the sweep already ran tonight (a second run does not repeat its alerts)
+  const [[previous], earlier] = await Promise.all([reports.recent(1, date), reports.byDate(date)]);
   const built = buildReport(
     { at: input.at, inventory: input.inventory, servers: input.servers, instances: input.instances },
     { thresholds: configuredThresholds(), previous: previous ?? null },
   );
   const blob = await reports.save(built);
-  const alerts = diffReports(previous ?? null, built);
+  const alerts = diffReports(earlier ?? previous ?? null, built);
   if (alerts.length > 0) context.extraOutputs.set(alertQueue, alerts.map(alertMessage));
   context.log(
     `health ${built.date}: ${built.summary.links} links, ${built.findings.length} findings, ${alerts.length} alerts`,

@@ -82,6 +82,15 @@ describe('alerts from one night to the next', () => {
     expect(posts[0].body.summary).toMatch(/1 new/);
   });
 
+  it('night 1 again (a sweep on demand the same night): nothing is sent twice', async () => {
+    advance(bed, 60 * 60_000);
+    const { alerts, output } = await night();
+    expect(output.date).toBe('2026-11-22');
+    expect(alerts).toEqual([]);
+    expect(output).toMatchObject({ alerts: 0, webhook: 'nothing to send' });
+    expect(posts).toHaveLength(1);
+  });
+
   it('night 2: the same problem, unchanged, stays silent', async () => {
     advance(bed, DAY);
     const { alerts, output } = await night();

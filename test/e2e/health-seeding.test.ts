@@ -16,7 +16,7 @@ let instanceId: string;
 beforeAll(async () => {
   const spec = demoSpec();
   // 300 GB: hours of seeding at the estate's 20 MB per simulated second
-  spec.sqlServers[0]!.databases = spec.sqlServers[0]!.databases.map((d) =>
+  spec.sqlServers[0]!.databases = spec.sqlServers[0]!.databases!.map((d) =>
     d.name === 'SalesDb' ? { ...d, sizeMb: 300_000 } : d,
   );
   bed = await startBed({ spec, queues: 'azurite-memory', env: { MILINK_LINK_DEADLINE_HOURS: '144' } });
