@@ -50,6 +50,13 @@ export interface LinkTiming {
   deleteSeconds: number;
   /** PATCH operation length. Default 2. */
   patchSeconds: number;
+  /**
+   * Seeding bandwidth of each SQL Server, MB per simulated second, shared fairly by the links seeding through it
+   * at the same moment (recomputed whenever one starts, ends, drops or resumes seeding). Absent: no limit.
+   */
+  serverSeedingMBps?: number;
+  /** The same for each managed instance. A link seeds at the least of its two shares and `seedingMBps`. */
+  instanceSeedingMBps?: number;
 }
 
 export const DEFAULT_LINK_TIMING: LinkTiming = {
@@ -76,7 +83,10 @@ export interface SimLink {
   createdAt: Date;
   joinAt: Date;
   seedStart?: Date;
+  /** When seeding ends at the current rate (moved whenever shared bandwidth is shared anew). */
   seedEnd?: Date;
+  /** Bytes per simulated millisecond while seeding; set only when bandwidth is shared. */
+  seedRate?: number;
   catchupEnd?: Date;
   seedStartLsn: bigint;
   /** The creation failure, or why the link is disconnected now. */
@@ -138,6 +148,8 @@ export class LinkEngine implements LinkBackend {
   private scheduled: Scheduled[] = [];
   readonly timing: LinkTiming;
   private advancing = false;
+  /** The links sharing bandwidth at the last re-share (ids), to notice when the set changes. */
+  private sharers = '';
   /** Set by the estate: the workload, trouble on demand and failover rules. */
   dynamics?: LinkDynamics;
 
@@ -176,15 +188,25 @@ export class LinkEngine implements LinkBackend {
         const due = this.scheduled
           .filter((s) => !s.done && s.at.getTime() <= now.getTime())
           .sort((a, b) => a.at.getTime() - b.at.getTime())[0];
+        // With shared bandwidth, each join and each seeding end changes the others' rates: visit them in order.
+        const moment = this.nextSeedingMoment(now);
+        if (moment && (!due || moment.getTime() < due.at.getTime())) {
+          this.dynamics?.stepTo(moment);
+          for (const link of this.links.values()) this.advanceLink(link, moment);
+          this.reshare(moment);
+          continue;
+        }
         if (!due) break;
         this.dynamics?.stepTo(due.at);
         for (const link of this.links.values()) this.advanceLink(link, due.at);
+        this.reshare(due.at);
         due.done = true;
         due.run(due.at);
       }
       this.scheduled = this.scheduled.filter((s) => !s.done);
       this.dynamics?.stepTo(now);
       for (const link of this.links.values()) this.advanceLink(link, now);
+      this.reshare(now);
     } finally {
       this.advancing = false;
     }
@@ -362,6 +384,83 @@ export class LinkEngine implements LinkBackend {
     return link.sqlRole === 'Primary' && link.instanceRole === 'Secondary';
   }
 
+  private get sharesBandwidth(): boolean {
+    return this.timing.serverSeedingMBps !== undefined || this.timing.instanceSeedingMBps !== undefined;
+  }
+
+  /** Links moving bytes now: seeding and connected. */
+  private seedingNow(): SimLink[] {
+    return [...this.links.values()].filter(
+      (l) => l.phase === 'Seeding' && !l.disconnectedSince && !l.deleting && l.seedEnd !== undefined,
+    );
+  }
+
+  /** The earliest join or seeding end not after `now`, when bandwidth is shared (undefined otherwise). */
+  private nextSeedingMoment(now: Date): Date | undefined {
+    if (!this.sharesBandwidth) return undefined;
+    let next: number | undefined;
+    for (const l of this.links.values()) {
+      const t =
+        l.phase === 'Creating' && !l.deleting
+          ? l.joinAt.getTime()
+          : l.phase === 'Seeding' && !l.disconnectedSince && l.seedEnd
+            ? l.seedEnd.getTime()
+            : undefined;
+      if (t !== undefined && t <= now.getTime() && (next === undefined || t < next)) next = t;
+    }
+    return next === undefined ? undefined : new Date(next);
+  }
+
+  /**
+   * Shares each SQL Server's and each instance's seeding bandwidth fairly among the links seeding through it at
+   * `at`, when that set changed: each link's bytes still to seed stay, its rate and its seeding end move.
+   */
+  private reshare(at: Date): void {
+    if (!this.sharesBandwidth) return;
+    const seeding = this.seedingNow();
+    const ids = seeding.map((l) => l.id).join(',');
+    if (ids === this.sharers) return;
+    this.sharers = ids;
+    const count = (key: (l: SimLink) => string) => {
+      const n = new Map<string, number>();
+      for (const l of seeding) n.set(key(l), (n.get(key(l)) ?? 0) + 1);
+      return n;
+    };
+    const byServer = (l: SimLink) => (l.server?.serverName ?? '').toLowerCase();
+    const byInstance = (l: SimLink) => instanceResourceId(l.mi).toLowerCase();
+    const onServer = count(byServer);
+    const onInstance = count(byInstance);
+    const t = at.getTime();
+    for (const l of seeding) {
+      const mbps = Math.min(
+        this.timing.seedingMBps,
+        (this.timing.serverSeedingMBps ?? Infinity) / onServer.get(byServer(l))!,
+        (this.timing.instanceSeedingMBps ?? Infinity) / onInstance.get(byInstance(l))!,
+      );
+      const rate = (mbps * 1024 * 1024) / 1000;
+      const remaining = this.remainingBytes(l, at);
+      l.seedRate = rate;
+      l.seedEnd = new Date(t + Math.ceil(remaining / rate));
+      l.catchupEnd = new Date(l.seedEnd.getTime() + this.timing.catchupSeconds * 1000);
+    }
+  }
+
+  /** Bytes still to seed at `at` (the rate holds until the seeding end it gave). */
+  private remainingBytes(link: SimLink, at: Date): number {
+    if (!link.seedEnd) return link.sizeBytes;
+    const rate = link.seedRate ?? (this.timing.seedingMBps * 1024 * 1024) / 1000;
+    return Math.min(link.sizeBytes, Math.max(0, rate * (link.seedEnd.getTime() - at.getTime())));
+  }
+
+  /** Fraction of the database seeded at `now`. */
+  private seededFraction(link: SimLink, now: Date): number {
+    if (!link.seedStart || !link.seedEnd) return 0;
+    if (link.seedRate !== undefined)
+      return link.sizeBytes > 0 ? 1 - this.remainingBytes(link, now) / link.sizeBytes : 1;
+    const total = Math.max(1, link.seedEnd.getTime() - link.seedStart.getTime());
+    return Math.min(1, Math.max(0, (now.getTime() - link.seedStart.getTime()) / total));
+  }
+
   private startSeeding(link: SimLink, at: Date): void {
     const toInstance = link.sqlRole === 'Primary';
     if (toInstance) {
@@ -387,6 +486,9 @@ export class LinkEngine implements LinkBackend {
     link.seedEnd = new Date(at.getTime() + Math.ceil(seconds * 1000));
     link.catchupEnd = new Date(link.seedEnd.getTime() + this.timing.catchupSeconds * 1000);
     link.seedingOperationId = randomUUID().toUpperCase();
+    // Shared bandwidth: the full personal rate until the next re-share (at this same moment) gives the share.
+    link.seedRate = this.sharesBandwidth ? (this.timing.seedingMBps * 1024 * 1024) / 1000 : undefined;
+    if (this.sharesBandwidth) this.sharers = '';
   }
 
   private createSqlSecondaryDatabase(link: SimLink, at: Date): void {
@@ -596,9 +698,12 @@ export class LinkEngine implements LinkBackend {
         s.seedings.push(seeding);
       }
       if (seeding.currentState !== 'FAILED') {
-        const total = Math.max(1, link.seedEnd.getTime() - link.seedStart.getTime());
-        const frac = Math.min(1, Math.max(0, (now.getTime() - link.seedStart.getTime()) / total));
+        const frac = this.seededFraction(link, now);
         const done = now.getTime() >= link.seedEnd.getTime();
+        if (link.seedRate !== undefined && !done) {
+          seeding.transferRateBytesPerSecond = Math.round(link.seedRate * 1000);
+          seeding.estimateTimeComplete = link.seedEnd;
+        }
         seeding.transferredSizeBytes = Math.round(link.sizeBytes * frac);
         seeding.currentState = done ? 'COMPLETED' : 'SEEDING';
         seeding.completionTime = done ? link.seedEnd : null;
@@ -645,13 +750,7 @@ export class LinkEngine implements LinkBackend {
         replicaState: state,
         ...(link.phase === 'Seeding' && link.seedStart && link.seedEnd
           ? {
-              seedingProgress: `${Math.floor(
-                Math.min(
-                  1,
-                  (now.getTime() - link.seedStart.getTime()) /
-                    Math.max(1, link.seedEnd.getTime() - link.seedStart.getTime()),
-                ) * 100,
-              )}%`,
+              seedingProgress: `${Math.floor(this.seededFraction(link, now) * 100)}%`,
             }
           : {}),
         synchronizationHealth: this.health(link),
