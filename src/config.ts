@@ -17,8 +17,6 @@ const productionSchema = z.object({
   AZURE_CLIENT_ID: z.string().default(''),
   /** How long createLink waits for a link to become healthy before it stops and reports (hours). */
   MILINK_LINK_DEADLINE_HOURS: z.coerce.number().positive().max(144).default(24),
-  /** The lifetime of an endpoint certificate a rotation creates when the request names no expiry (days). */
-  MILINK_CERTIFICATE_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   /** The first pause between two looks at a link being created (seconds); it doubles up to 5 minutes. */
   MILINK_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(300).default(15),
 });

@@ -7,6 +7,7 @@ import './functions/links.js';
 import './functions/operations.js';
 import './functions/queue.js';
 import './functions/lifecycle.js';
+import './functions/certificates.js';
 import './orchestrators/operations.js';
 import './activities/preflight.js';
 import './activities/run-step.js';

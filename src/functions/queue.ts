@@ -2,6 +2,8 @@ import { app, output, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { InvalidRequestError, jsonObject } from '../link/errors.js';
 import { isLifecycleAction, LIFECYCLE_ACTIONS, parseLifecycleRequest } from '../link/lifecycle.js';
+import { CERTIFICATE_ACTIONS, isCertificateAction } from '../link/certificates.js';
+import { parseCertificateBody, startCertificateOperation } from './certificates.js';
 import { parseLinkRequest } from '../link/request.js';
 import { parseFleetRequest } from '../link/fleet.js';
 import { startFleet } from './fleets.js';
@@ -18,7 +20,7 @@ export const poisonQueue = output.storageQueue({
 });
 
 const TICKET_FIELDS = ['ticketId', 'action', 'request', 'options'];
-const ACTIONS = ['create', ...Object.keys(LIFECYCLE_ACTIONS)];
+const ACTIONS = ['create', ...Object.keys(LIFECYCLE_ACTIONS), ...Object.keys(CERTIFICATE_ACTIONS)];
 
 function parseTicket(message: unknown): {
   ticketId: string;
@@ -66,6 +68,17 @@ export async function linkRequestsHandler(message: unknown, context: InvocationC
   try {
     const ticket = parseTicket(message);
     ticketId = ticket.ticketId;
+    if (isCertificateAction(ticket.action)) {
+      // a SQL Server's certificates: one operation at a time per server, under its own id
+      const parsed = parseCertificateBody(ticket.action, ticket.request, ticket.options);
+      const outcome = await startCertificateOperation(df.getClient(context), parsed, ticketId);
+      context.log(
+        outcome.started
+          ? `[ticket ${ticketId}] ${parsed.operation} started: ${outcome.instanceId}`
+          : `[ticket ${ticketId}] ${outcome.operation} already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
+      );
+      return;
+    }
     // a create ticket whose request names databases (or a batch of pairs) is a fleet
     const body = ticket.request as Record<string, unknown> | null;
     if (

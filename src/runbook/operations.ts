@@ -8,6 +8,8 @@ import { linkDatabase, prepareLinkPair } from './operations/link-fleet.js';
 import { failoverLink } from './operations/failover-link.js';
 import { migrateLink } from './operations/migrate-link.js';
 import { resolveSplitBrain } from './operations/resolve-split-brain.js';
+import { rotateCertificate } from './operations/rotate-certificate.js';
+import { refreshInstanceCertificates } from './operations/refresh-instance-certificates.js';
 import type { Step } from './step.js';
 
 /** The operations milink registers. Everything else (steps by id, the ARM actions milink needs) derives from this list. */
@@ -18,6 +20,8 @@ export const OPERATIONS: readonly Operation[] = [
   resolveSplitBrain,
   migrateLink,
   prepareLinkPair,
+  rotateCertificate,
+  refreshInstanceCertificates,
   linkDatabase,
 ];
 

@@ -5,6 +5,7 @@ import type { StepFailure } from '../link/status.js';
 import type { EndpointInfo } from '../sql/catalog.js';
 import type { BatchOptions, BatchResult, SqlSession } from '../sql/session.js';
 import type { LinkContext } from './context.js';
+import type { CertificateFacts } from './checks/server-certificates.js';
 
 /**
  * A runbook step: one object in one file that renders, inspects and performs it.
@@ -54,6 +55,8 @@ export interface EstateFacts {
   sqlServerCertificate?: string;
   /** The instance's endpoint certificate, 0x… (public; read by export-instance-certificate). */
   instanceCertificate?: string;
+  /** A SQL Server's certificates and the instances its links reach (rotateCertificate, refreshInstanceCertificates). */
+  certificates?: CertificateFacts;
 }
 
 /** What a step works with: the request, the facts, and the estate's clients (built once, injected). */

@@ -42,6 +42,21 @@ export const variables = {
     "the managed instance's fully qualified domain name",
     'literal',
   ),
+  newCertificateName: new SqlcmdVariable(
+    'NewCertificateName',
+    'the endpoint certificate a rotation switches to, Cert_<@@SERVERNAME>_endpoint_<expiry yyyymmdd>',
+    'identifier',
+  ),
+  newCertificatePublicKey: new SqlcmdVariable(
+    'NewCertificatePublicKey',
+    'the new endpoint certificate, 0x… (CERTENCODED of it, read at run time)',
+    'binary',
+  ),
+  oldCertificateName: new SqlcmdVariable(
+    'OldCertificateName',
+    'the endpoint certificate a rotation replaces (the endpoint authenticated with it before the switch)',
+    'identifier',
+  ),
 } as const;
 
 /** The certificate name inside a literal: a certificate name variable stands for an identifier, shown as $(…). */

@@ -7,6 +7,7 @@
  */
 import {
   createHash,
+  createPublicKey,
   generateKeyPair,
   generateKeyPairSync,
   randomBytes,
@@ -38,11 +39,31 @@ function warmPool(): void {
 }
 warmPool();
 
-function pooledKeyPair(): forge.pki.rsa.KeyPair & { native: KeyObject; pem: string } {
+function pooledKeyPair(
+  avoid: readonly string[] = [],
+): forge.pki.rsa.KeyPair & { native: KeyObject; pem: string } {
   if (keyPool.length === 0) addToPool(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
-  const pair = keyPool[nextKey % keyPool.length]!;
-  nextKey += 1;
-  return pair;
+  for (let tries = 0; tries < keyPool.length; tries++) {
+    const pair = keyPool[nextKey % keyPool.length]!;
+    nextKey += 1;
+    if (!avoid.includes(publicKeyOf(pair.native))) return pair;
+  }
+  // every pooled key is taken by a certificate that must not share it (a rotation's old one): a fresh key
+  const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e), native: privateKey, pem };
+}
+
+/** A key's public part (SPKI DER, hex): what the instance compares when it trusts a certificate. */
+function publicKeyOf(key: KeyObject): string {
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ type: 'spki', format: 'der' }).toString('hex');
+}
+
+/** The public keys (SPKI DER, hex) of certificates, for `makeCertificate`'s `avoidKeysOf`. */
+export function publicKeysOf(ders: readonly Buffer[]): string[] {
+  return ders.map((der) => publicKeyOf(new X509Certificate(der).publicKey));
 }
 
 /** "CN=a, O=b, C=US" (or plain text, taken as the CN) → forge attributes in ASN.1 order (C first). */
@@ -76,8 +97,10 @@ export function makeCertificate(opts: {
   issuer?: string;
   notBefore: Date;
   notAfter: Date;
+  /** Certificates whose key the new one must not share (the same server's others: a rotation needs a new key). */
+  avoidKeysOf?: readonly Buffer[];
 }): MadeCertificate {
-  const keys = pooledKeyPair();
+  const keys = pooledKeyPair(opts.avoidKeysOf ? publicKeysOf(opts.avoidKeysOf) : []);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   const serial = randomBytes(16);

@@ -127,7 +127,13 @@ export function createServerCertificate(
   startDate: Date,
   expiryDate: Date,
 ): SimCertificate {
-  const made = makeCertificate({ subject, notBefore: startDate, notAfter: expiryDate });
+  // CREATE CERTIFICATE makes a new key pair: never one another certificate of this server holds
+  const made = makeCertificate({
+    subject,
+    notBefore: startDate,
+    notAfter: expiryDate,
+    avoidKeysOf: state.certificates.filter((c) => c.pvtKeyEncryptionType === 'MK').map((c) => c.der),
+  });
   const parsed = parseCertificate(made.der);
   const cert: SimCertificate = {
     certificateId: nextCertificateId(state),

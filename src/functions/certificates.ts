@@ -1,0 +1,165 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import {
+  CERTIFICATE_ACTIONS,
+  DEFAULT_CERTIFICATE_LIFETIME_DAYS,
+  parseCertificateRequest,
+  serverInstanceId,
+  type CertificateAction,
+  type CertificateRequest,
+} from '../link/certificates.js';
+import { errorBody, InvalidRequestError } from '../link/errors.js';
+import { operationNamed } from '../runbook/operations.js';
+import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
+import {
+  acceptedResponse,
+  checkEnvelope,
+  errorResponse,
+  internalError,
+  invalidRequestResponse,
+  jsonResponse,
+  readJsonObject,
+} from './http.js';
+import { operationInput, type StartOutcome } from './start.js';
+
+/**
+ * A SQL Server's certificates over HTTP: `POST /api/certificates/rotate` (rotateCertificate) and
+ * `POST /api/certificates/refresh` (refreshInstanceCertificates) with `{ "request": {…a link request of that SQL
+ * Server…}, "options": {…} }` start the operation under the SQL Server's id (`cert-…`: one at a time per server; 409
+ * while one runs), and `…/plan` with the same body (and `"live": true`) returns its plan and reviewable script.
+ */
+
+const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
+
+/** Starts a certificate operation under its SQL Server's id; a running one is reported, not started again. */
+export async function startCertificateOperation(
+  client: df.DurableClient,
+  parsed: CertificateRequest,
+  ticketId?: string,
+): Promise<StartOutcome> {
+  const instanceId = serverInstanceId(parsed.request);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.startNew(parsed.operation, {
+        instanceId,
+        input: operationInput(parsed.operation, parsed.request, ticketId, parsed.parameters),
+      });
+      return { started: true, instanceId };
+    } catch (e) {
+      const existing = await client.getStatus(instanceId).catch(() => undefined);
+      if (existing && ACTIVE.has(String(existing.runtimeStatus)))
+        return {
+          started: false,
+          instanceId,
+          runtimeStatus: String(existing.runtimeStatus),
+          operation: existing.name ?? parsed.operation,
+        };
+      if (!existing?.runtimeStatus || attempt >= 3) throw e;
+    }
+  }
+}
+
+export function parseCertificateBody(action: CertificateAction, request: unknown, options: unknown) {
+  return parseCertificateRequest(action, request, options, new Date(), DEFAULT_CERTIFICATE_LIFETIME_DAYS);
+}
+
+function certificateStart(action: CertificateAction) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const body = await readJsonObject(request);
+      checkEnvelope(body, ['request', 'options'], ['request']);
+      const parsed = parseCertificateBody(action, body.request, body.options);
+      const outcome = await startCertificateOperation(df.getClient(context), parsed);
+      if (!outcome.started)
+        return errorResponse(
+          409,
+          errorBody(
+            'ServerOperationInProgress',
+            `${outcome.operation} for SQL Server ${parsed.request.sqlServer.host} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
+            undefined,
+            outcome.instanceId,
+          ),
+        );
+      context.log(`${parsed.operation} started: ${outcome.instanceId}`);
+      return acceptedResponse(request, outcome.instanceId, { operation: parsed.operation });
+    } catch (e) {
+      if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
+      context.error(`POST /api/certificates/${action} failed: ${(e as Error).name}: ${(e as Error).message}`);
+      return internalError();
+    }
+  };
+}
+
+function certificatePlan(action: CertificateAction) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const body = await readJsonObject(request);
+      checkEnvelope(body, ['request', 'options', 'live'], ['request']);
+      if (body.live !== undefined && typeof body.live !== 'boolean')
+        throw new InvalidRequestError([
+          { code: 'InvalidType', target: 'live', message: 'live must be true or false' },
+        ]);
+      const parsed = parseCertificateBody(action, body.request, body.options);
+      const op = operationNamed(parsed.operation);
+      if (!op) return internalError(`operation ${parsed.operation} is not registered`);
+      if (!body.live) {
+        const plan = buildPlan(op, parsed.request, {}, parsed.parameters);
+        return jsonResponse(200, {
+          operation: op.name,
+          ...planToJson(plan),
+          notes: plan.notes,
+          script: renderScript(plan),
+        });
+      }
+      const client = df.getClient(context);
+      const instanceId = await client.startNew('planOperation', {
+        input: { operation: op.name, request: parsed.request, parameters: parsed.parameters },
+      });
+      const answer = await client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
+        timeoutInMilliseconds: 60_000,
+        retryIntervalInMilliseconds: 250,
+      });
+      if (answer.status !== 200)
+        return {
+          status: answer.status,
+          headers: Object.fromEntries(answer.headers),
+          body: await answer.text(),
+        };
+      const status = await client.getStatus(instanceId);
+      if (String(status.runtimeStatus) !== 'Completed')
+        return errorResponse(
+          502,
+          errorBody('LivePlanFailed', String(status.output ?? 'the live plan failed'), undefined, instanceId),
+        );
+      return jsonResponse(200, { live: true, operation: op.name, instanceId, ...(status.output as object) });
+    } catch (e) {
+      if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
+      context.error(`plan of ${action} failed: ${(e as Error).name}`);
+      return internalError();
+    }
+  };
+}
+
+const ROUTES: Record<CertificateAction, { route: string; name: string }> = {
+  'rotate-certificate': { route: 'certificates/rotate', name: 'certificatesRotate' },
+  'refresh-instance-certificates': { route: 'certificates/refresh', name: 'certificatesRefresh' },
+};
+
+for (const action of Object.keys(CERTIFICATE_ACTIONS) as CertificateAction[]) {
+  if (!operationNamed(CERTIFICATE_ACTIONS[action].operation)) continue;
+  const { route, name } = ROUTES[action];
+  app.http(name, {
+    route,
+    methods: ['POST'],
+    authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
+    handler: certificateStart(action),
+  });
+  app.http(`${name}Plan`, {
+    route: `${route}/plan`,
+    methods: ['POST'],
+    authLevel: 'function',
+    extraInputs: [df.input.durableClient()],
+    handler: certificatePlan(action),
+  });
+}

@@ -1,0 +1,134 @@
+import * as arm from '../../azure/arm-requests.js';
+import type { InstanceRef } from '../../azure/arm-requests.js';
+import * as catalog from '../../sql/catalog.js';
+import { normaliseHex } from '../../sql/quote.js';
+import { ROOT_CERTIFICATES } from '../../sql/roots.js';
+import { SqlStepError } from '../../sql/session.js';
+import * as sql from '../../sql/statements.js';
+import type { ServedInstance } from '../checks/server-certificates.js';
+import { servedInstances } from '../checks/server-certificates.js';
+import type { LinkContext } from '../context.js';
+import { defineStep, report, StepProblem, type StepIo } from '../step.js';
+import { CHAIN_INVALID_ERRORS } from './validate-instance-certificate.js';
+
+type Chain = { valid: true } | { valid: false; number: number; message: string; advice: string };
+
+interface RefreshObservation {
+  instances: Array<{ name: string; fqdn: string; held: boolean; chain: Chain }>;
+}
+
+const fqdnOf = (l: LinkContext, mi: InstanceRef): string =>
+  (mi as Partial<ServedInstance>).fqdn ??
+  (typeof l.fqdn === 'string' ? l.fqdn : sql.variables.instanceFqdn.reference);
+
+/** `sp_validate_certificate_ca_chain` on the certificate named as the FQDN: valid, or SQL Server's chain error. */
+async function validate(io: StepIo, fqdn: string): Promise<Chain> {
+  try {
+    await io.run(sql.validateCertificateChain(fqdn));
+    return { valid: true };
+  } catch (e) {
+    if (
+      e instanceof SqlStepError &&
+      !e.transient &&
+      e.number !== undefined &&
+      CHAIN_INVALID_ERRORS.has(e.number)
+    )
+      return { valid: false, number: e.number, message: e.message, advice: e.advice };
+    throw e;
+  }
+}
+
+async function instanceCertificate(io: StepIo, mi: InstanceRef): Promise<Buffer> {
+  const response = await io.arm.call(
+    arm.getEndpointCertificate(mi),
+    `reading ${mi.name}'s endpoint certificate`,
+  );
+  const blob = (response.json as { properties?: { publicBlob?: string } }).properties?.publicBlob;
+  if (!blob)
+    throw new StepProblem(
+      'azure',
+      'NoPublicBlob',
+      `${mi.name} answered without its endpoint certificate`,
+      're-run later',
+    );
+  return Buffer.from(normaliseHex(blob), 'hex');
+}
+
+/**
+ * refresh-instance-certificates (BP: the instance's certificate is rotated by the service; SQL Server only needs its
+ * chain to validate): for every instance the SQL Server's links reach, `sp_validate_certificate_ca_chain` on the
+ * certificate named as its FQDN; when it fails, the instance's current certificate is imported again (dropped, then
+ * created from `endpointCertificates/DATABASE_MIRRORING`), then — if the chain still fails — the roots with their
+ * issuer, and the chain validated again.
+ */
+export const refreshInstanceCertificates = defineStep<RefreshObservation>({
+  id: 'refresh-instance-certificates',
+  scope: 'sqlserver',
+  target: 'sqlserver',
+  title: (l) =>
+    `Validate the chain of ${servedInstances(l)
+      .map((m) => m.name)
+      .join(', ')}'s certificate(s); re-import what fails`,
+  reads: (l) => ({ certificate: arm.getEndpointCertificate(l.mi) }),
+  render: (l) => ({
+    tsql: Object.fromEntries(
+      servedInstances(l).map((mi) => [`validate:${mi.name}`, sql.validateCertificateChain(fqdnOf(l, mi))]),
+    ),
+    remedy: Object.fromEntries([
+      ...servedInstances(l).flatMap((mi) => [
+        [`drop:${mi.name}`, sql.dropCertificate(fqdnOf(l, mi))],
+        [`import:${mi.name}`, sql.importInstanceCertificate(fqdnOf(l, mi))],
+      ]),
+      ...ROOT_CERTIFICATES.flatMap((root) => [
+        [`drop:${root.name}`, sql.dropCertificate(root.name)],
+        [`import:${root.name}`, sql.importRootCertificate(root)],
+      ]),
+    ]),
+  }),
+  async inspect(io) {
+    const session = await io.sql();
+    const instances: RefreshObservation['instances'] = [];
+    for (const mi of servedInstances(io.link)) {
+      const fqdn = fqdnOf(io.link, mi);
+      const held = (await catalog.readCertificate(session, fqdn)) !== undefined;
+      const chain: Chain = held
+        ? await validate(io, fqdn)
+        : { valid: false, number: 15151, message: `no certificate named ${fqdn}`, advice: 'import it' };
+      instances.push({ name: mi.name, fqdn, held, chain });
+    }
+    return { instances };
+  },
+  needed: (o) => o.instances.some((i) => !i.chain.valid),
+  found: (o) => o.instances.map((i) => `the chain of ${i.fqdn} validates`),
+  async act(io, o) {
+    const out = report(this.id);
+    let rootsDone = false;
+    for (const seen of o.instances) {
+      if (seen.chain.valid) {
+        out.found.push(`the chain of ${seen.fqdn} validates`);
+        continue;
+      }
+      const mi = servedInstances(io.link).find((m) => m.name === seen.name)!;
+      const der = await instanceCertificate(io, mi);
+      if (seen.held) await io.run(sql.dropCertificate(seen.fqdn));
+      await io.run(sql.importInstanceCertificate(seen.fqdn, der));
+      out.changed.push(`re-imported ${mi.name}'s certificate as ${seen.fqdn}`);
+      let chain = await validate(io, seen.fqdn);
+      if (!chain.valid && !rootsDone) {
+        // the instance's certificate is current: the roots SQL Server holds are what fails
+        for (const root of ROOT_CERTIFICATES) {
+          await io.run(sql.dropCertificate(root.name));
+          await io.run(sql.importRootCertificate(root));
+        }
+        rootsDone = true;
+        out.changed.push(
+          `re-imported the roots ${ROOT_CERTIFICATES.map((r) => r.name).join(', ')} with their issuer`,
+        );
+        chain = await validate(io, seen.fqdn);
+      }
+      if (!chain.valid) throw new StepProblem('sqlserver', String(chain.number), chain.message, chain.advice);
+      out.found.push(`the chain of ${seen.fqdn} validates`);
+    }
+    return out;
+  },
+});
