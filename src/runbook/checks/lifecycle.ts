@@ -1,6 +1,6 @@
 import * as arm from '../../azure/arm-requests.js';
 import { ArmError } from '../../azure/errors.js';
-import { chooseLinkName, deriveNames } from '../../link/names.js';
+import { chooseLinkName, deriveNames, sameName } from '../../link/names.js';
 import type { PreflightProblem } from '../../link/status.js';
 import * as catalog from '../../sql/catalog.js';
 import { SqlStepError } from '../../sql/session.js';
@@ -109,6 +109,14 @@ export const linkNameCheck = defineCheck({
       fqdn,
     );
     if (link !== requested.link) io.facts.names = { ...io.facts.names, link };
+    // the AG on SQL Server is the DAG's local member (the runbook reuses a database's existing AG)
+    const groups = await io.groups();
+    const dag = groups.find((g) => g.isDistributed && sameName(g.name, link));
+    const member = dag?.replicas.find((m) =>
+      groups.some((g) => !g.isDistributed && sameName(g.name, m.replicaServerName)),
+    );
+    if (member && !sameName(member.replicaServerName, requested.availabilityGroup))
+      io.facts.names = { ...io.facts.names, availabilityGroup: member.replicaServerName };
   },
 });
 
