@@ -285,3 +285,51 @@ describe('forced failover to the instance under load (allowDataLoss)', () => {
     expect(changesIn(journalOf(bed, 'SQLBOX1').slice(journalFrom))).toHaveLength(2);
   });
 });
+
+describe('split brain resolved by demoting the instance (setRole), SQL Server keeps the primary role', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed();
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('needs the instance backed up first, then demotes it with ARM setRole; the link is healthy again', async () => {
+    const control = bed.estate.control;
+    control.startWorkload(target, { transactionsPerSecond: 50 });
+    bed.clock.advance(20_000);
+    const forced = await failover(bed, { to: 'ManagedInstance', allowDataLoss: true });
+    control.stopWorkload(target);
+    expect(forced.runtimeStatus, JSON.stringify(forced.error)).toBe('Completed');
+    const body = {
+      request: demoRequest({ failoverMode: 'Manual' }),
+      options: { demote: 'ManagedInstance', confirm: true },
+    };
+    // no backup on the instance yet: refused before any change
+    const early = await bed.api('POST', '/api/links/resolve-split-brain', body);
+    const refused = await bed.finish(early.json.instanceId);
+    expect(refused.runtimeStatus).toBe('Failed');
+    expect(refused.error).toMatchObject({ step: 'preflight', code: 'InstanceBackupMissing' });
+    expect(bed.estate.arm.journal.some((r) => r.path.includes('/setRole'))).toBe(false);
+
+    bed.clock.advance(6 * 60_000);
+    const posted = await bed.api('POST', '/api/links/resolve-split-brain', body);
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    expect(status.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ check: 'instance-backup' })]),
+    );
+    expect(bed.estate.arm.journal.filter((r) => r.method === 'POST' && r.path.includes('/setRole'))).toEqual([
+      expect.objectContaining({ status: 202 }),
+    ]);
+    const link = armLink(bed, 'mi-prod', 'DAG1_SalesDb');
+    expect(link.properties.instanceLinkRole).toBe('Secondary');
+    expect(link.properties.databases[0]).toMatchObject({
+      connectedState: 'CONNECTED',
+      synchronizationHealth: 'HEALTHY',
+    });
+    expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
+  });
+});
