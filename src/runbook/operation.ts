@@ -14,6 +14,8 @@ export interface Operation {
   title: string;
   checks: PreflightCheck[];
   steps: Array<Step<any>>;
+  /** What the plan leaves to run time, for its reader (createLink's notes when absent). */
+  notes?(link: Parameters<Step['render']>[0]): string[];
   /**
    * What the operation's orchestration is named after: a link (the default; a run whose preflight resolves another
    * link name continues under that link's id), or something its caller names (a SQL Server and instance pair

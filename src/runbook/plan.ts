@@ -57,18 +57,22 @@ export function buildPlan(
   const notes: string[] = [];
   for (const key of link.names.derived)
     notes.push(`names.${key} = ${link.names[key]} (derived from the runbook's convention)`);
-  if (link.names.certificate === undefined)
-    notes.push(
-      'names.certificate = Cert_<@@SERVERNAME>_endpoint: read from SQL Server at run time ($(CertificateName))',
-    );
-  if (link.version === undefined)
-    notes.push(
-      'SQL Server version read at run time; for SQL Server 2016 the availability group is created without CLUSTER_TYPE',
-    );
-  if (facts.endpoint === undefined)
-    notes.push(
-      'mirroring endpoint: created when SQL Server has none; an existing one is altered to certificate + AES at run time',
-    );
+  // an operation on an existing link says what its plan leaves to run time; createLink's notes are the default
+  if (op.notes) notes.push(...op.notes(link));
+  else {
+    if (link.names.certificate === undefined)
+      notes.push(
+        'names.certificate = Cert_<@@SERVERNAME>_endpoint: read from SQL Server at run time ($(CertificateName))',
+      );
+    if (link.version === undefined)
+      notes.push(
+        'SQL Server version read at run time; for SQL Server 2016 the availability group is created without CLUSTER_TYPE',
+      );
+    if (facts.endpoint === undefined)
+      notes.push(
+        'mirroring endpoint: created when SQL Server has none; an existing one is altered to certificate + AES at run time',
+      );
+  }
   return { operation: op.name, request, names: link.names, steps, variables, notes, parameters };
 }
 

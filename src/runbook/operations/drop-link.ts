@@ -15,6 +15,10 @@ export const dropLink: Operation = {
   name: 'dropLink',
   title: 'Drop the link',
   checks: dropLinkChecks,
+  notes: (l) => [
+    `preflight refuses while ${l.request.database} is primary on ${l.mi.name} without the instance's first full backup (override: first-backup), and during split brain`,
+    'steps whose objects are already gone do nothing at run time; the AG and certificates stay while another link uses them',
+  ],
   steps: [
     deleteLink,
     waitForLinkDeleted,

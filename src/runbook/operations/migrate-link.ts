@@ -21,6 +21,10 @@ export const migrateLink: Operation = {
   name: 'migrateLink',
   title: 'Migrate the database to the instance',
   checks: migrateLinkChecks,
+  notes: () => [
+    "the failover path follows SQL Server's version and CU read at run time (SQL Server 2016-2022 CU12: set to secondary, then ARM failover ForcedAllowDataLoss once the LSNs match)",
+    "the link is dropped only after the instance's first full backup of the database",
+  ],
   steps: [
     synchronousCommit,
     waitForLsn,

@@ -13,5 +13,8 @@ export const resolveSplitBrain: Operation = {
   name: 'resolveSplitBrain',
   title: 'Resolve split brain',
   checks: splitBrainChecks,
+  notes: () => [
+    'preflight requires both sides PRIMARY (split brain); the demoted side gives up what it committed since the split, after its backup',
+  ],
   steps: [splitBrainBackup, demoteSqlServer, demoteInstance, verifyRoles],
 };
