@@ -11,7 +11,7 @@ import { getManagedInstance, listLinks, type InstanceRef } from '../azure/arm-re
 import { ArmError } from '../azure/errors.js';
 import { settings } from '../config.js';
 import { ALERT_QUEUE, alertMessage, diffReports, webhookBody, type Alert } from '../health/alerts.js';
-import type { InstanceSweep, ManagedLink, ServerSweep } from '../health/inputs.js';
+import type { InstanceSweep, ManagedLink, ServerSweep, Unreachable } from '../health/inputs.js';
 import { observeInstance, observeServer, unreachable } from '../health/observe.js';
 import { buildReport, formatSummary, type HealthReport } from '../health/report.js';
 import { thresholds } from '../health/thresholds.js';
@@ -77,21 +77,51 @@ async function targets(): Promise<SweepTargets> {
   };
 }
 
-/** One SQL Server: the health batch, once. Never throws: an unreachable server is returned as its error. */
-async function observeSqlServer(io: ActivityIo): Promise<ServerSweep> {
-  const { sqlServer } = io.input as unknown as { sqlServer: string };
+/**
+ * What a read leaves in the orchestration's history: the source, where its observation is kept until the report
+ * (Blob Storage, `sweeps/<run>/<slot>.json`), and its error when it did not answer. The history holds names, not
+ * observations, so it stays small whatever the number of links.
+ */
+export interface ReadRef {
+  name: string;
+  blob: string;
+  error?: Unreachable;
+}
+
+interface ReadInput {
+  run: string;
+  slot: string;
+}
+
+async function staged(
+  run: string,
+  slot: string,
+  name: string,
+  sweep: ServerSweep | InstanceSweep,
+): Promise<ReadRef> {
+  const { reports } = await inventoryStores();
+  const blob = await reports.stage(run, slot, sweep);
+  return sweep.error ? { name, blob, error: sweep.error } : { name, blob };
+}
+
+/** One SQL Server: the health batch, once. An unreachable server is returned as its error, not thrown. */
+async function observeSqlServer(io: ActivityIo): Promise<ReadRef> {
+  const { sqlServer, run, slot } = io.input as unknown as ReadInput & { sqlServer: string };
   io.step = 'health';
   const sweep = await observeServer(sqlServer, (text) => io.run(text));
   if (sweep.error) {
     sweep.error.message = io.scrub(sweep.error.message);
     io.log(`${sqlServer} did not answer: ${sweep.error.code ?? ''} ${sweep.error.message}`);
   }
-  return sweep;
+  return staged(run, slot, sqlServer, sweep);
 }
 
-/** One managed instance: its links (every page) and its update policy. Never throws. */
-async function observeManagedInstance(io: ActivityIo): Promise<InstanceSweep> {
-  const { instance, ref } = io.input as unknown as { instance: string; ref: InstanceRef };
+/** One managed instance: its links (every page) and its update policy. An instance that fails is its error. */
+async function observeManagedInstance(io: ActivityIo): Promise<ReadRef> {
+  const { instance, ref, run, slot } = io.input as unknown as ReadInput & {
+    instance: string;
+    ref: InstanceRef;
+  };
   io.step = 'health';
   const first = listLinks(ref);
   const sweep = await observeInstance(
@@ -115,14 +145,17 @@ async function observeManagedInstance(io: ActivityIo): Promise<InstanceSweep> {
     },
   );
   if (sweep.error) io.log(`${instance} did not answer: ${sweep.error.code ?? ''} ${sweep.error.message}`);
-  return sweep;
+  return staged(run, slot, instance, sweep);
 }
 
 export interface ReportInput {
   at: string;
+  run: string;
   inventory: ManagedLink[];
-  servers: ServerSweep[];
-  instances: InstanceSweep[];
+  servers: ReadRef[];
+  instances: ReadRef[];
+  /** Whether the alerts are wanted back (for the webhook); otherwise only their number. */
+  webhook: boolean;
 }
 
 export interface ReportOutput {
@@ -131,6 +164,8 @@ export interface ReportOutput {
   summary: HealthReport['summary'];
   /** The terminal summary (formatSummary). */
   text: string;
+  alertCount: number;
+  /** The night's alerts, when a webhook is to get them. */
   alerts: Alert[];
 }
 
@@ -146,21 +181,61 @@ export function configuredThresholds() {
  */
 async function report(input: ReportInput, context: InvocationContext): Promise<ReportOutput> {
   const { reports } = await inventoryStores();
+  const load = async <T extends ServerSweep | InstanceSweep>(r: ReadRef, unread: T): Promise<T> => {
+    if (!r.blob) return unread;
+    try {
+      return (await reports.staged(r.blob)) as T;
+    } catch (e) {
+      context.warn(`the read of ${r.name} could not be loaded: ${(e as Error).message}`);
+      return unread;
+    }
+  };
+  const lost = { message: 'the read could not be loaded' };
+  const servers = await inBatches(input.servers, (r) =>
+    load<ServerSweep>(r, { sqlServer: r.name, error: r.error ?? lost }),
+  );
+  const instances = await inBatches(input.instances, (r) =>
+    load<InstanceSweep>(r, { instance: r.name, error: r.error ?? lost }),
+  );
   const date = input.at.slice(0, 10);
   // trends and seeding progress come from the previous night; alerts from the last report sent, which is
   // tonight's when the sweep already ran tonight (a second run does not repeat its alerts)
   const [[previous], earlier] = await Promise.all([reports.recent(1, date), reports.byDate(date)]);
   const built = buildReport(
-    { at: input.at, inventory: input.inventory, servers: input.servers, instances: input.instances },
+    { at: input.at, inventory: input.inventory, servers, instances },
     { thresholds: configuredThresholds(), previous: previous ?? null },
   );
   const blob = await reports.save(built);
   const alerts = diffReports(earlier ?? previous ?? null, built);
   if (alerts.length > 0) context.extraOutputs.set(alertQueue, alerts.map(alertMessage));
+  await reports
+    .unstage(input.run)
+    .catch((e: unknown) => context.warn(`sweep reads not removed: ${(e as Error).message}`));
   context.log(
     `health ${built.date}: ${built.summary.links} links, ${built.findings.length} findings, ${alerts.length} alerts`,
   );
-  return { date: built.date, blob, summary: built.summary, text: formatSummary(built), alerts };
+  return {
+    date: built.date,
+    blob,
+    summary: built.summary,
+    text: formatSummary(built),
+    alertCount: alerts.length,
+    alerts: input.webhook ? alerts : [],
+  };
+}
+
+/** Maps with at most 16 at a time (downloads of the sweep's reads). */
+async function inBatches<T, R>(items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, items.length) }, worker));
+  return out;
 }
 
 /** Posts the night's alerts to the configured webhook (one post); the URL never leaves this activity. */

@@ -96,4 +96,50 @@ export class ReportStore {
     const reports = await Promise.all(dates.map((d) => this.byDate(d)));
     return reports.filter((r): r is HealthReport => r !== null);
   }
+
+  // ---- what one sweep read, kept here between its reads and its report (so the orchestration's history holds
+  // names, not observations); removed once the report is stored
+
+  /** Stores one read of a sweep (`run` and `slot` made of letters, digits, `.`, `_`, `-`); returns its blob. */
+  async stage(run: string, slot: string, value: unknown): Promise<string> {
+    const name = stagedBlobName(run, slot);
+    await this.ensureContainer();
+    const body = JSON.stringify(value);
+    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+    });
+    return name;
+  }
+
+  /** A read a sweep stored (the blob `stage` returned). */
+  async staged(blob: string): Promise<unknown> {
+    if (!blob.startsWith(SWEEPS)) throw new RangeError(`not a sweep's read: ${blob}`);
+    const buffer = await this.container.getBlockBlobClient(blob).downloadToBuffer();
+    return JSON.parse(buffer.toString('utf8'));
+  }
+
+  /** Removes every read of one sweep; returns how many. */
+  async unstage(run: string): Promise<number> {
+    const prefix = `${SWEEPS}${checkedPart(run)}/`;
+    let removed = 0;
+    for await (const b of this.container.listBlobsFlat({ prefix })) {
+      await this.container.getBlockBlobClient(b.name).deleteIfExists();
+      removed++;
+    }
+    return removed;
+  }
+}
+
+const SWEEPS = 'sweeps/';
+
+function checkedPart(part: string): string {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(part) || part.startsWith('.'))
+    throw new RangeError(
+      `a sweep's run and slot are letters, digits, '.', '_' and '-': ${JSON.stringify(part)}`,
+    );
+  return part;
+}
+
+export function stagedBlobName(run: string, slot: string): string {
+  return `${SWEEPS}${checkedPart(run)}/${checkedPart(slot)}.json`;
 }

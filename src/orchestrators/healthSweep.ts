@@ -7,8 +7,7 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ReportOutput, SweepTargets } from '../activities/health.js';
-import type { InstanceSweep, ServerSweep } from '../health/inputs.js';
+import type { ReadRef, ReportOutput, SweepTargets } from '../activities/health.js';
 
 export const HEALTH_SWEEP = 'healthSweep';
 /** One sweep at a time: the timer and POST /api/health/sweep start it under this id. */
@@ -51,13 +50,15 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
   context.df.setCustomStatus(status);
 
   const targets = (yield context.df.callActivity('healthTargets', {})) as SweepTargets;
-  const run = `health-${at}`;
+  // names this sweep's reads (their secrets, and where they are kept until the report)
+  const run = `health-${at.replace(/[^0-9A-Za-z]/g, '-')}`;
   const jobs: Array<() => Task> = [
     ...targets.servers.map(
-      (s) => () =>
+      (s, n) => () =>
         context.df.callActivity('healthObserveServer', {
           operation: HEALTH_SWEEP,
           run,
+          slot: `server-${n}`,
           request: s.request,
           facts: {},
           step: 'health',
@@ -65,10 +66,11 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
         }),
     ),
     ...targets.instances.map(
-      (i) => () =>
+      (i, n) => () =>
         context.df.callActivity('healthObserveInstance', {
           operation: HEALTH_SWEEP,
           run,
+          slot: `instance-${n}`,
           facts: {},
           step: 'health',
           instance: i.instance,
@@ -99,32 +101,33 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
     results[at] = done.isFaulted ? undefined : done.result;
     status.read = (status.read ?? 0) + 1;
   }
-  const servers: ServerSweep[] = targets.servers.map(
-    (s, i) =>
-      (results[i] as ServerSweep | undefined) ?? {
-        sqlServer: s.sqlServer,
-        error: { message: 'the read of this SQL Server failed' },
-      },
+  const unread = (name: string, what: string): ReadRef => ({
+    name,
+    blob: '',
+    error: { message: `the read of this ${what} failed` },
+  });
+  const servers = targets.servers.map(
+    (s, i) => (results[i] as ReadRef | undefined) ?? unread(s.sqlServer, 'SQL Server'),
   );
-  const instances: InstanceSweep[] = targets.instances.map(
+  const instances = targets.instances.map(
     (inst, i) =>
-      (results[targets.servers.length + i] as InstanceSweep | undefined) ?? {
-        instance: inst.instance,
-        error: { message: 'the read of this managed instance failed' },
-      },
+      (results[targets.servers.length + i] as ReadRef | undefined) ??
+      unread(inst.instance, 'managed instance'),
   );
 
   status.phase = 'report';
   context.df.setCustomStatus(status);
   const report = (yield context.df.callActivity('healthReport', {
     at,
+    run,
     inventory: targets.inventory,
     servers,
     instances,
+    webhook: !!input.webhook,
   })) as ReportOutput;
 
   let webhook: HealthSweepOutput['webhook'] = input.webhook ? 'nothing to send' : 'not configured';
-  if (input.webhook && report.alerts.length > 0) {
+  if (input.webhook && report.alertCount > 0) {
     status.phase = 'alerts';
     context.df.setCustomStatus(status);
     try {
@@ -145,15 +148,9 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
     blob: report.blob,
     summary: report.summary,
     text: report.text,
-    servers: {
-      total: servers.length,
-      unreachable: servers.filter((s) => s.error).map((s) => s.sqlServer),
-    },
-    instances: {
-      total: instances.length,
-      unreachable: instances.filter((i) => i.error).map((i) => i.instance),
-    },
-    alerts: report.alerts.length,
+    servers: { total: servers.length, unreachable: servers.filter((s) => s.error).map((s) => s.name) },
+    instances: { total: instances.length, unreachable: instances.filter((i) => i.error).map((i) => i.name) },
+    alerts: report.alertCount,
     webhook,
   };
 }

@@ -4,6 +4,7 @@
  * "List by instance" in the REST specification), and a sweep where one SQL Server does not answer and one instance
  * answers 5xx completes and reports both (issue 14).
  */
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bed } from './harness.js';
 import { adopt, generatedLinks, nightlySweep, startHealthBed } from './health-bed.js';
@@ -39,6 +40,15 @@ describe('the sweep reads each source once', () => {
     expect(report.summary).toMatchObject({ links: 20, managed: 20, unmanaged: 0, healthy: 20 });
     expect(report.findings).toEqual([]);
     expect(report.instances.map((i: any) => i.links)).toEqual([10, 10]);
+    // the orchestration's history holds where each read was kept, not the reads; they are gone once reported
+    const history = await bed.host.client.getStatus('milink-health-sweep', { showHistory: true });
+    expect(JSON.stringify(history!.history).length).toBeLessThan(20_000);
+    const container = BlobServiceClient.fromConnectionString(
+      bed.host.storageConnectionString!,
+    ).getContainerClient('milink-health');
+    const left: string[] = [];
+    for await (const b of container.listBlobsFlat()) left.push(b.name);
+    expect(left).toEqual([`reports/${report.date}.json`]);
   });
 
   it('completes with one SQL Server down and one instance answering 503, and reports both', async () => {
