@@ -66,7 +66,8 @@ export interface CertificateBed {
   /** Every certificate name the instances reported for each link while watching. */
   certificates: Map<string, Set<string>>;
   watching: boolean;
-  host(): Promise<Bed>;
+  /** A host on the estate: on a new state directory, or on `dir` (a host restarted where another stopped). */
+  host(dir?: string): Promise<Bed>;
   close(): Promise<void>;
 }
 
@@ -88,9 +89,9 @@ export async function certificateBed(): Promise<CertificateBed> {
     trouble: [],
     certificates: new Map(),
     watching: false,
-    async host() {
-      const dir = mkdtempSync(join(tmpdir(), 'milink-certificates-'));
-      dirs.push(dir);
+    async host(reuse?: string) {
+      const dir = reuse ?? mkdtempSync(join(tmpdir(), 'milink-certificates-'));
+      if (!reuse) dirs.push(dir);
       const h = await startHostOn(estate, { clock, dir });
       hosts.push(h);
       return h;
