@@ -333,3 +333,39 @@ describe('split brain resolved by demoting the instance (setRole), SQL Server ke
     expect(sqlRole(await dagReplicaStates(bed, 'SQLBOX1', 'DAG1_SalesDb'))).toBe('PRIMARY');
   });
 });
+
+describe('forced failover to the instance with SQL Server down (disaster recovery)', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await startBed();
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('goes on with the instance alone, says so, and reports the loss from what the instance knows', async () => {
+    const control = bed.estate.control;
+    control.startWorkload(target, { transactionsPerSecond: 100 });
+    control.tuneReplication(target, { shipDelaySeconds: 2 });
+    bed.clock.advance(30_000);
+    // SQL Server stops answering: open connections are closed at their next request, new ones at once
+    const faults = bed.estate.sqlServers.get('SQLBOX1')!.faults;
+    faults.dropOnText.push({ pattern: /[\s\S]/ });
+    faults.dropNextConnections = 1_000_000;
+    const status = await failover(bed, { to: 'ManagedInstance', allowDataLoss: true });
+    control.stopWorkload(target);
+    faults.dropOnText.length = 0;
+    faults.dropNextConnections = 0;
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    expect(status.warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ check: 'sqlserver-reachable' })]),
+    );
+    expect(armLink(bed, 'mi-prod', 'DAG1_SalesDb').properties.instanceLinkRole).toBe('Primary');
+    const details = status.output.reports.find((r: { step: string }) => r.step === 'fail-over').details;
+    const [promotion] = control.workload(target).promotions;
+    expect(promotion!.lost).toBeGreaterThan(0);
+    expect(BigInt(details.lsnBehind)).toBe(BigInt(promotion!.lost) * LSN_PER_TRANSACTION);
+    expect(details.secondsBehind).toBe(2);
+  });
+});

@@ -2,7 +2,7 @@ import { SQL2022_CU13_BUILD, failoverParameters } from '../steps/failover-path.j
 import { primaryOf } from '../steps/link-sides.js';
 import { listInstanceLinks } from './create-link.js';
 import { defineCheck } from '../preflight.js';
-import { existingLinkChecks, linkSides } from './lifecycle.js';
+import { existingLinkChecks, linkSides, sqlServerOptional } from './lifecycle.js';
 
 /** "Fail over link": at most 8 databases fail over per instance at a time. */
 export const FAILOVERS_PER_INSTANCE = 8;
@@ -37,6 +37,7 @@ export const failoverPathCheck = defineCheck({
       );
       return;
     }
+    if (!sql && sqlServerOptional(io)) return; // SQL Server unreachable: a forced failover goes on
     if (!sql) {
       io.fail(
         'link',

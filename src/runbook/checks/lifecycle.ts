@@ -5,6 +5,7 @@ import type { PreflightProblem } from '../../link/status.js';
 import * as catalog from '../../sql/catalog.js';
 import { SqlStepError } from '../../sql/session.js';
 import { defineCheck, type PreflightIo } from '../preflight.js';
+import { failoverParameters } from '../steps/failover-path.js';
 import {
   primaryOf,
   readArmSide,
@@ -58,7 +59,8 @@ export function linkSides(io: PreflightIo): Promise<LinkSides | undefined> {
   if (!read) {
     read = (async () => {
       try {
-        const [azure, sql] = [await readArmSide(io), await readSqlSide(io)];
+        const azure = await readArmSide(io);
+        const sql = unreachable.has(io) ? undefined : await readSqlSide(io);
         return { azure, sql };
       } catch (e) {
         const p = problem('link-state', e);
@@ -71,11 +73,37 @@ export function linkSides(io: PreflightIo): Promise<LinkSides | undefined> {
   return read;
 }
 
+/**
+ * A forced failover to the instance is disaster recovery: SQL Server may be gone. Only then may preflight go on
+ * without it (the failover and its report use what the instance says).
+ */
+export function sqlServerOptional(io: Pick<PreflightIo, 'link'>): boolean {
+  const p = failoverParameters(io.link);
+  return p !== undefined && p.allowDataLoss && p.to === 'ManagedInstance';
+}
+
+/** Preflights that found SQL Server unreachable where it is optional. */
+const unreachable = new WeakSet<PreflightIo>();
+
 /** The instance and SQL Server answer; facts for the steps (FQDN, @@SERVERNAME, version and build, the endpoint). */
 export const reachableCheck = defineCheck({
   id: 'reachable',
   async run(io) {
     await io.instance();
+    if (sqlServerOptional(io)) {
+      try {
+        await catalog.readServerInfo(await io.sql());
+      } catch (e) {
+        unreachable.add(io);
+        io.warn(
+          'sqlserver-reachable',
+          'sqlserver',
+          `SQL Server did not answer (${(e as Error).message}): the forced failover goes on with the instance alone`,
+          'once SQL Server is back, both sides may be PRIMARY: resolve the split brain (POST /api/links/resolve-split-brain)',
+        );
+        return;
+      }
+    }
     const info = await io.server();
     if (!info) return;
     if (!info.isSysadmin)
@@ -93,7 +121,7 @@ export const reachableCheck = defineCheck({
 export const linkNameCheck = defineCheck({
   id: 'link-name',
   async run(io) {
-    if (!(await io.server())) return;
+    if (unreachable.has(io) || !(await io.server())) return;
     const r = io.request;
     const requested = deriveNames({
       database: r.database,
