@@ -289,3 +289,71 @@ describe('failoverLink survives its host being stopped between any two steps', (
       }
     }, 150_000);
 });
+
+// ---------------------------------------------------------------- migrateLink
+
+const MIGRATE = { request: demoRequest(), options: { workloadStopped: true, lsnStableSeconds: 15 } };
+
+interface MigrateEnd {
+  changes: string[];
+  links: number;
+  backups: number;
+  lost: number[];
+  instanceDatabase: string | undefined;
+}
+
+function migrateEnd(estate: RunningEstate, journalFrom: number): MigrateEnd {
+  const mi = estate.instances.all()[0]!;
+  estate.advance();
+  return {
+    changes: changesIn(estate.sqlServers.get('SQLBOX1')!.journal.slice(journalFrom))
+      .filter((e) => !e.dropped && e.errorNumbers.length === 0)
+      .map((e) => e.text),
+    links: estate.links.list(mi).length,
+    backups: estate.control.instanceBackups('mi-prod', 'SalesDb').length,
+    lost: estate.control.workload(workload).promotions.map((p) => p.lost),
+    instanceDatabase: mi.databases.get('salesdb')?.status,
+  };
+}
+
+const linkDeletes = (estate: RunningEstate) =>
+  estate.arm.journal.filter(
+    (r) => r.method === 'DELETE' && r.status < 400 && r.path.includes('/distributedAvailabilityGroups/'),
+  ).length;
+
+let migrateBaseline: { activities: string[]; state: MigrateEnd } | undefined;
+
+describe('migrateLink survives its host being stopped between any two steps', () => {
+  it('an uninterrupted migration: the reference end state', async () => {
+    const run = await uninterrupted('/api/links/migrate', MIGRATE, wroteThenStopped);
+    const state = migrateEnd(run.estate, run.journalFrom);
+    migrateBaseline = { activities: run.activities, state };
+    expect(run.activities.filter((a, i) => run.activities.indexOf(a) === i)).toEqual([
+      'preflight',
+      'synchronous-commit',
+      'wait-for-lsn',
+      'fail-over',
+      'verify-roles',
+      'wait-for-first-backup',
+      'delete-link',
+      'wait-for-link-deleted',
+      'drop-distributed-availability-group',
+    ]);
+    expect(state).toMatchObject({ links: 0, backups: 1, instanceDatabase: 'Online' });
+    expect(state.lost.every((n) => n === 0)).toBe(true);
+    expect(state.changes).toHaveLength(3); // synchronous commit, FAILOVER, DROP of the DAG
+    expect(linkDeletes(run.estate)).toBe(1);
+  });
+
+  for (const mode of ['before', 'after'] as const)
+    it(`stopped ${mode} each activity of migrateLink, a new host converges: each change once, 0 lost`, async () => {
+      expect(migrateBaseline, 'the reference run must pass first').toBeDefined();
+      for (const { name, at } of cutsOf(migrateBaseline!.activities)) {
+        const run = await runWithCut('/api/links/migrate', MIGRATE, at, mode, wroteThenStopped);
+        const where = `${mode} activity ${at} (${name})`;
+        expect(run.status.runtimeStatus, `${where}: ${JSON.stringify(run.status.error)}`).toBe('Completed');
+        expect(migrateEnd(run.estate, run.journalFrom), where).toEqual(migrateBaseline!.state);
+        expect(linkDeletes(run.estate), where).toBe(mode === 'after' && name === 'delete-link' ? 2 : 1);
+      }
+    }, 150_000);
+});
