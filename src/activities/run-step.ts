@@ -34,14 +34,14 @@ async function exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
 /**
  * The objects a step of this scope changes are shared by every link of one SQL Server (master key, endpoint
  * certificate, endpoint) or of one SQL Server and instance (the certificates they trade): links created at once
- * look and act on them one after the other, so the second finds what the first made instead of making it again.
+ * look and act on them one after the other, so the second finds what the first made instead of making it again,
+ * and no step changes an object of the pair (a remedy re-importing the instance certificate) while another reads it.
  */
 function sharedKey(io: ActivityIo, scope: Step['scope']): string | undefined {
   const server = `${io.request.sqlServer.host.toLowerCase()}:${io.request.sqlServer.port}`;
-  if (scope === 'sqlserver') return `${server}|${io.step}`;
+  if (scope === 'sqlserver') return server;
   const mi = io.request.managedInstance;
-  if (scope === 'pair')
-    return `${server}|${mi.subscriptionId}/${mi.resourceGroup}/${mi.name}`.toLowerCase() + `|${io.step}`;
+  if (scope === 'pair') return `${server}|${mi.subscriptionId}/${mi.resourceGroup}/${mi.name}`.toLowerCase();
   return undefined;
 }
 
