@@ -22,6 +22,24 @@ import { startOperation } from './start.js';
  * (and `"live": true` to inspect the estate, executing nothing) returns its plan and reviewable script.
  */
 
+/** "Fail over link": at most 8 databases fail over per instance at a time. */
+export const FAILOVERS_PER_INSTANCE = 8;
+const FAILING_OVER = new Set(['failoverLink', 'migrateLink']);
+const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew'] as df.OrchestrationRuntimeStatus[];
+
+/** Failovers (and migrations) running on an instance now, by their orchestration ids (one per link). */
+export async function failoversRunning(
+  client: Pick<df.DurableClient, 'getStatusBy'>,
+  instanceName: string,
+): Promise<string[]> {
+  // linkInstanceId: link-<instance>-<12 hex>; an instance name may itself hold hyphens (mi-prod, mi-prod-2)
+  const ours = (id: string) =>
+    id.startsWith(`link-${instanceName.toLowerCase()}-`) &&
+    /^[0-9a-f]{12}$/.test(id.slice(`link-${instanceName}-`.length));
+  const running = await client.getStatusBy({ runtimeStatus: ACTIVE });
+  return running.filter((s) => FAILING_OVER.has(s.name) && ours(s.instanceId)).map((s) => s.instanceId);
+}
+
 function lifecycleStart(action: LifecycleAction) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
@@ -29,6 +47,18 @@ function lifecycleStart(action: LifecycleAction) {
       checkEnvelope(body, ['request', 'options'], ['request']);
       const parsed = parseLifecycleRequest(action, body.request, body.options, new Date());
       const client = df.getClient(context);
+      if (FAILING_OVER.has(parsed.operation)) {
+        const mi = parsed.request.managedInstance.name;
+        const running = await failoversRunning(client, mi);
+        if (running.length >= FAILOVERS_PER_INSTANCE)
+          return errorResponse(
+            409,
+            errorBody(
+              'FailoverLimit',
+              `${running.length} failovers run on ${mi} now; at most ${FAILOVERS_PER_INSTANCE} databases fail over per instance at a time ("Fail over link"): retry when one has finished`,
+            ),
+          );
+      }
       const outcome = await startOperation(
         client,
         parsed.operation,
