@@ -42,6 +42,7 @@ export const CHECK_IDS = [
   'endpoint-certificate-expiry',
   'partner-certificate-expiry',
   'instance-certificate-chain',
+  'instance-certificate-expiry',
   'version',
   'update-policy',
   'unmanaged-link',
@@ -592,6 +593,16 @@ function checkServerLevel(s: ServerSweep, t: Thresholds, emit: Emit): void {
       advice: "DBCC TRACEOFF(12381, -1): don't leave it enabled for ongoing replication (TS)",
       source: 'TS',
     });
+  // the links each certificate serves: the endpoint's, every DAG of the server; an instance's, the DAGs to it
+  const dagsTo = (host: string | null) =>
+    o.dags
+      .filter((d) => host === null || listenerHost(d.remote?.endpointUrl ?? null) === host)
+      .map((d) => {
+        const remote = listenerHost(d.remote?.endpointUrl ?? null);
+        return remote ? `${d.name} (${remote.split('.')[0]})` : d.name;
+      });
+  const serving = (links: string[]) =>
+    links.length > 0 ? `; it serves ${links.length} link(s): ${links.join(', ')}` : '; it serves no link';
   // endpoint certificate expiry (BP, TS)
   for (const c of o.certificates) {
     if (!c.privateKey || !c.expiryDate) continue;
@@ -608,10 +619,10 @@ function checkServerLevel(s: ServerSweep, t: Thresholds, emit: Emit): void {
       threshold: sev.threshold,
       message:
         days < 0
-          ? `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expired ${-days} days ago: its links fail`
-          : `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expires in ${days} days`,
+          ? `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expired ${-days} days ago: its links fail${serving(dagsTo(null))}`
+          : `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expires in ${days} days${serving(dagsTo(null))}`,
       advice:
-        'rotate: CREATE CERTIFICATE [new] …, upload it to every linked instance (serverTrustCertificates), ALTER ENDPOINT … CERTIFICATE [new], then DROP CERTIFICATE [old] (BP "Rotate certificate")',
+        'rotate it for the whole SQL Server: POST /api/certificates/rotate with any of its links\' requests (CREATE CERTIFICATE [new] …, trusted by every linked instance as a serverTrustCertificate, ALTER ENDPOINT … CERTIFICATE [new], every link reconnected, then the old trust and DROP CERTIFICATE [old]; BP "Rotate certificate")',
       source: 'BP, TS',
     });
   }
@@ -635,6 +646,29 @@ function checkServerLevel(s: ServerSweep, t: Thresholds, emit: Emit): void {
         source: 'CFG, TS',
       });
       continue;
+    }
+    // the copy SQL Server holds expires with the instance's certificate: the service renews it, SQL Server's copy
+    // must then be imported again (BP)
+    if (cert.expiryDate) {
+      const days = daysLeft(cert.expiryDate, o.observedAt);
+      const sev = expirySeverity(days, t);
+      if (sev)
+        emit({
+          checkId: 'instance-certificate-expiry',
+          severity: sev.severity,
+          link: null,
+          target: `${target}/certificate:${host}`,
+          value: days,
+          threshold: sev.threshold,
+          message:
+            (days < 0
+              ? `SQL Server ${s.sqlServer}'s copy of ${host}'s certificate expired ${-days} days ago`
+              : `SQL Server ${s.sqlServer}'s copy of ${host}'s certificate expires in ${days} days`) +
+            serving(dagsTo(host)),
+          advice:
+            "the service rotates the instance's certificate: import its current one on SQL Server under the FQDN (POST /api/certificates/refresh validates every chain and re-imports what fails; BP, CFG)",
+          source: 'BP, CFG',
+        });
     }
     if (cert.chain && !cert.chain.valid && cert.chain.errorNumber !== 2812)
       emit({

@@ -74,6 +74,8 @@ describe('the nightly sweep on troubled and healthy links', () => {
       // the instance rotated its certificate and SQL Server's copy expired: 41974 on both links of SQL004
       ['connection', 'critical', 'mi-04/DAG1_Db0004'],
       ['connection', 'critical', 'mi-04/DAG1_Db0011'],
+      // the expiry watch sees that copy expired too (issue 17)
+      ['instance-certificate-expiry', 'critical', 'sqlserver:SQL004/certificate:mi-04'],
       ['endpoint-certificate-expiry', 'critical', 'sqlserver:SQL007/certificate:Cert_SQL007_endpoint'],
       // 10 days left: between 14 (warning) and 7 (critical)
       ['partner-certificate-expiry', 'warning', 'mi-01/DAG1_Db0005'],
