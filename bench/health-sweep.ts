@@ -49,15 +49,21 @@ async function pool(count: number, width: number, work: (i: number) => Promise<v
 
 interface Night {
   ms: number;
+  /** The orchestration's history at its end (what each replay reads back). */
+  historyBytes: number;
   /** The machine's 1-minute load average as the sweep started (other work on the same 2 cores shows here). */
   load: number;
   /** From the timer until every server and instance was read (the rest: the report, stored and compared). */
   readsMs: number;
+  /** The report activity's phases, as it logs them. */
+  reportPhases: string;
   roundTripsPerServer: { min: number; max: number };
   loginsPerServer: { min: number; max: number };
   listPagesPerInstance: { min: number; max: number };
   instanceGets: number;
   findings: number;
+  /** Messages put on link-alerts (the local host writes them one by one to Azurite). */
+  alerts: number;
   replays: number;
 }
 
@@ -80,6 +86,7 @@ interface Row {
 const minMax = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
 
 async function runSize(size: { links: number; servers: number; instances: number }): Promise<Row> {
+  const reportPhases: string[] = [];
   const clock = new VirtualClock('2026-11-22T01:59:00Z');
   let t = performance.now();
   const estate = await startEstate(
@@ -99,7 +106,11 @@ async function runSize(size: { links: number; servers: number; instances: number
       ...FAST_RETRY_SETTINGS,
       MILINK_HEALTH_CONCURRENCY: String(concurrency),
     },
-    log: () => undefined,
+    // the report activity's own account of its time (loaded, checked, stored, reads removed)
+    log: (line) => {
+      const m = /health \d{4}-\d{2}-\d{2}: .*\((reads and the previous report loaded in .*)\)/.exec(line);
+      if (m) reportPhases.push(m[1]!);
+    },
     onClockAdvance: () => estate.advance(),
   });
   try {
@@ -168,7 +179,12 @@ async function runSize(size: { links: number; servers: number; instances: number
       const ms = performance.now() - start;
       if (done.runtimeStatus !== 'Completed')
         throw new Error(`sweep ${done.runtimeStatus}: ${String(done.output)}`);
-      const output = done.output as { summary: { critical: number; warning: number; info: number } };
+      const history = await host.client.getStatus('milink-health-sweep', { showHistory: true });
+      const historyBytes = JSON.stringify(history?.history ?? []).length;
+      const output = done.output as {
+        summary: { critical: number; warning: number; info: number };
+        alerts: number;
+      };
       const counters = [...estate.sqlServers.values()].map((s) => s.counters);
       const lists = new Map<string, number>();
       let instanceGets = 0;
@@ -181,12 +197,15 @@ async function runSize(size: { links: number; servers: number; instances: number
       return {
         ms,
         load,
+        historyBytes,
         readsMs: readsMs || ms,
+        reportPhases: reportPhases.at(-1) ?? '',
         roundTripsPerServer: minMax(counters.map((c) => c.roundTrips)),
         loginsPerServer: minMax(counters.map((c) => c.logins)),
         listPagesPerInstance: minMax([...lists.values()]),
         instanceGets,
         findings: output.summary.critical + output.summary.warning + output.summary.info,
+        alerts: output.alerts,
         replays: host.stats.replays - replays,
       };
     };
@@ -250,12 +269,12 @@ time, the report built, stored and compared with the previous night). Night 1 op
 reuses them. ARM lists in pages of ${pageSize}. Goal: 1,000 links in ≤ ${GOAL_MS / 1000} s. The load average
 column shows other work sharing the machine's cores (above ${cpu.length}, the sweep waited for a CPU).
 
-| links | SQL Servers | instances | night 1 ms | night 2 ms (reads + report) | ms per link (night 2) | per link ÷ ${rows[0]!.links}-link run | T-SQL round trips per server (night 1 / 2) | logins per server (night 1 / 2) | list pages per instance (expected) | instance GETs | findings (night 1 / 2) | report bytes | load average (night 1 / 2) |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| links | SQL Servers | instances | night 1 ms | night 2 ms (reads + report) | ms per link (night 2) | per link ÷ ${rows[0]!.links}-link run | T-SQL round trips per server (night 1 / 2) | logins per server (night 1 / 2) | list pages per instance (expected) | instance GETs | findings (night 1 / 2) | alerts (night 1 / 2) | report bytes | history bytes | load average (night 1 / 2) |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows
   .map(
     (r) =>
-      `| ${r.links} | ${r.sqlServers} | ${r.instances} | ${f0(r.night1.ms)} | ${f0(r.night2.ms)} (${f0(r.night2.readsMs)} + ${f0(r.night2.ms - r.night2.readsMs)}) | ${f2(r.msPerLink)} | ${f2(r.perLinkRatioToSmallest)} | ${range(r.night1.roundTripsPerServer)} / ${range(r.night2.roundTripsPerServer)} | ${range(r.night1.loginsPerServer)} / ${range(r.night2.loginsPerServer)} | ${range(r.night2.listPagesPerInstance)} (${r.expectedPagesPerInstance}) | ${r.night2.instanceGets} | ${r.night1.findings} / ${r.night2.findings} | ${r.reportBytes} | ${r.night1.load.toFixed(1)} / ${r.night2.load.toFixed(1)} |`,
+      `| ${r.links} | ${r.sqlServers} | ${r.instances} | ${f0(r.night1.ms)} | ${f0(r.night2.ms)} (${f0(r.night2.readsMs)} + ${f0(r.night2.ms - r.night2.readsMs)}) | ${f2(r.msPerLink)} | ${f2(r.perLinkRatioToSmallest)} | ${range(r.night1.roundTripsPerServer)} / ${range(r.night2.roundTripsPerServer)} | ${range(r.night1.loginsPerServer)} / ${range(r.night2.loginsPerServer)} | ${range(r.night2.listPagesPerInstance)} (${r.expectedPagesPerInstance}) | ${r.night2.instanceGets} | ${r.night1.findings} / ${r.night2.findings} | ${r.night1.alerts} / ${r.night2.alerts} | ${r.reportBytes} | ${r.night2.historyBytes} | ${r.night1.load.toFixed(1)} / ${r.night2.load.toFixed(1)} |`,
   )
   .join('\n')}
 
@@ -266,6 +285,10 @@ one \`SET\` options batch after each login. Night 2's findings by check: ${rows
   .join(
     '; ',
   )} — a day has passed without a log backup on any database (\`log-backup-age\`, BP), as the check means to say.
+
+Night 2 is the worst night for alerts: every link's finding is new, so the report phase includes writing one
+queue message per link (the local host writes an output binding's messages one at a time). The report activity
+at each size (night 2): ${rows.map((r) => `${r.links} links: ${r.night2.reportPhases}`).join('; ')}.
 
 Largest run: ${f0(rows.at(-1)!.night1.ms)} ms (night 1), ${f0(rows.at(-1)!.night2.ms)} ms (night 2) for ${rows.at(-1)!.links}
 links = ${f2(rows.at(-1)!.night2.ms / GOAL_MS)} of the ${GOAL_MS / 1000} s goal. Per-link time ÷ the smallest run's

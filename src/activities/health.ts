@@ -191,6 +191,7 @@ async function report(input: ReportInput, context: InvocationContext): Promise<R
     }
   };
   const lost = { message: 'the read could not be loaded' };
+  const t0 = performance.now();
   const servers = await inBatches(input.servers, (r) =>
     load<ServerSweep>(r, { sqlServer: r.name, error: r.error ?? lost }),
   );
@@ -201,18 +202,24 @@ async function report(input: ReportInput, context: InvocationContext): Promise<R
   // trends and seeding progress come from the previous night; alerts from the last report sent, which is
   // tonight's when the sweep already ran tonight (a second run does not repeat its alerts)
   const [[previous], earlier] = await Promise.all([reports.recent(1, date), reports.byDate(date)]);
+  const t1 = performance.now();
   const built = buildReport(
     { at: input.at, inventory: input.inventory, servers, instances },
     { thresholds: configuredThresholds(), previous: previous ?? null },
   );
+  const t2 = performance.now();
   const blob = await reports.save(built);
+  const t3 = performance.now();
   const alerts = diffReports(earlier ?? previous ?? null, built);
   if (alerts.length > 0) context.extraOutputs.set(alertQueue, alerts.map(alertMessage));
   await reports
     .unstage(input.run)
     .catch((e: unknown) => context.warn(`sweep reads not removed: ${(e as Error).message}`));
+  const ms = (a: number, b: number) => Math.round(b - a);
   context.log(
-    `health ${built.date}: ${built.summary.links} links, ${built.findings.length} findings, ${alerts.length} alerts`,
+    `health ${built.date}: ${built.summary.links} links, ${built.findings.length} findings, ${alerts.length} alerts ` +
+      `(reads and the previous report loaded in ${ms(t0, t1)} ms, checked in ${ms(t1, t2)} ms, ` +
+      `stored in ${ms(t2, t3)} ms, reads removed in ${ms(t3, performance.now())} ms)`,
   );
   return {
     date: built.date,

@@ -121,12 +121,13 @@ export class ReportStore {
   /** Removes every read of one sweep; returns how many. */
   async unstage(run: string): Promise<number> {
     const prefix = `${SWEEPS}${checkedPart(run)}/`;
-    let removed = 0;
-    for await (const b of this.container.listBlobsFlat({ prefix })) {
-      await this.container.getBlockBlobClient(b.name).deleteIfExists();
-      removed++;
-    }
-    return removed;
+    const names: string[] = [];
+    for await (const b of this.container.listBlobsFlat({ prefix })) names.push(b.name);
+    for (let i = 0; i < names.length; i += 16)
+      await Promise.all(
+        names.slice(i, i + 16).map((n) => this.container.getBlockBlobClient(n).deleteIfExists()),
+      );
+    return names.length;
   }
 }
 
