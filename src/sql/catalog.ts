@@ -1,9 +1,9 @@
-import { quoteIdentifier } from './quote.js';
+import { quoteIdentifier, quoteLiteral } from './quote.js';
 import type { SqlSession } from './session.js';
 
 /**
  * What milink reads from SQL Server's catalog before it acts. Values travel as parameters (sp_executesql);
- * a database-scoped read switches database with a quoted USE.
+ * a database-scoped read switches database with a quoted USE (its values quoted as literals, in the same batch).
  */
 
 export interface ServerInfo {
@@ -60,15 +60,19 @@ export async function readDatabase(s: SqlSession, database: string): Promise<Dat
     { db: database },
   );
   if (!db) return undefined;
-  const files = await s.batch(
-    `USE ${quoteIdentifier(database)};\nSELECT type_desc FROM sys.database_files;\nSELECT type FROM sys.filegroups;\nUSE [master];`,
+  // One round trip for the rest: the database's files and filegroups (in its own context), its last full backup.
+  const rest = await s.batch(
+    [
+      `USE ${quoteIdentifier(database)};`,
+      'SELECT type_desc FROM sys.database_files;',
+      'SELECT type FROM sys.filegroups;',
+      `SELECT TOP 1 backup_finish_date FROM msdb.dbo.backupset WHERE database_name = ${quoteLiteral(database, 128)} AND type = 'D' AND is_copy_only = 0 AND recovery_model = 'FULL' ORDER BY backup_finish_date DESC;`,
+      'USE [master];',
+    ].join('\n'),
   );
-  const fileRows = files.recordsets[0] ?? [];
-  const groupRows = files.recordsets[1] ?? [];
-  const backups = await s.query(
-    "SELECT TOP 1 backup_finish_date FROM msdb.dbo.backupset WHERE database_name = @db AND type = 'D' AND is_copy_only = 0 AND recovery_model = 'FULL' ORDER BY backup_finish_date DESC",
-    { db: database },
-  );
+  const fileRows = rest.recordsets[0] ?? [];
+  const groupRows = rest.recordsets[1] ?? [];
+  const backups = rest.recordsets[2] ?? [];
   return {
     name: text(db.name),
     databaseId: Number(db.database_id),
