@@ -17,5 +17,6 @@ import './functions/adopt.js';
 import './orchestrators/healthSweep.js';
 import './activities/health.js';
 import './activities/inventory.js';
+import './activities/certificate-rotations.js';
 import './orchestrators/fleet.js';
 import './functions/fleets.js';

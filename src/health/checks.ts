@@ -622,6 +622,9 @@ function checkServerLevel(s: ServerSweep, t: Thresholds, emit: Emit): void {
           ? `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expired ${-days} days ago: its links fail${serving(dagsTo(null))}`
           : `SQL Server ${s.sqlServer}'s endpoint certificate ${c.name} expires in ${days} days${serving(dagsTo(null))}`,
       advice:
+        (t.certificateRotationDays !== undefined && days <= t.certificateRotationDays
+          ? `within the rotation window (${t.certificateRotationDays} days): this sweep starts rotateCertificate for ${s.sqlServer} (the sweep's output says how it ended); by hand: `
+          : '') +
         'rotate it for the whole SQL Server: POST /api/certificates/rotate with any of its links\' requests (CREATE CERTIFICATE [new] …, trusted by every linked instance as a serverTrustCertificate, ALTER ENDPOINT … CERTIFICATE [new], every link reconnected, then the old trust and DROP CERTIFICATE [old]; BP "Rotate certificate")',
       source: 'BP, TS',
     });

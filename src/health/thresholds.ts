@@ -47,6 +47,11 @@ export const thresholdsSchema = z
         critical: z.number().int().min(0).default(7),
       })
       .prefault({}),
+    /**
+     * Automatic rotation (opt-in; absent: off): the nightly sweep starts rotateCertificate for a SQL Server whose
+     * endpoint certificate has this many days left or fewer (issue 17; BP "Rotate certificate").
+     */
+    certificateRotationDays: z.number().int().min(1).max(365).optional(),
   })
   .prefault({});
 

@@ -8,6 +8,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ReadRef, ReportOutput, SweepTargets } from '../activities/health.js';
+import type { CertificateRotation } from '../activities/certificate-rotations.js';
 
 export const HEALTH_SWEEP = 'healthSweep';
 /** One sweep at a time: the timer and POST /api/health/sweep start it under this id. */
@@ -33,10 +34,18 @@ export interface HealthSweepOutput {
   instances: { total: number; unreachable: string[] };
   alerts: number;
   webhook: 'sent' | 'not configured' | 'nothing to send' | 'failed';
+  /** Automatic rotations this sweep ran (certificateRotationDays set): each SQL Server's, and how it ended. */
+  rotations?: Array<{
+    sqlServer: string;
+    instanceId: string;
+    daysLeft: number;
+    outcome: 'rotated' | 'failed';
+    message?: string;
+  }>;
 }
 
 export interface HealthSweepStatus {
-  phase: 'inventory' | 'reading' | 'report' | 'alerts' | 'done';
+  phase: 'inventory' | 'reading' | 'report' | 'alerts' | 'rotations' | 'done';
   servers?: number;
   instances?: number;
   read?: number;
@@ -140,6 +149,29 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
       if (!context.df.isReplaying) context.warn('the alert webhook failed; the alerts are on the queue');
     }
   }
+  // automatic rotation (opt-in): rotateCertificate for each SQL Server in the window, under the server's id (one at
+  // a time per server; its preflight refuses while a link of the server is not connected and healthy)
+  const due = (yield context.df.callActivity('certificateRotations', {
+    date: report.date,
+    at,
+    servers: targets.servers,
+  })) as CertificateRotation[];
+  const rotations: NonNullable<HealthSweepOutput['rotations']> = [];
+  if (due.length > 0) {
+    status.phase = 'rotations';
+    context.df.setCustomStatus(status);
+  }
+  for (const r of due) {
+    const row = { sqlServer: r.sqlServer, instanceId: r.instanceId, daysLeft: r.daysLeft };
+    try {
+      yield context.df.callSubOrchestrator('rotateCertificate', r.input, r.instanceId);
+      rotations.push({ ...row, outcome: 'rotated' });
+    } catch (e) {
+      rotations.push({ ...row, outcome: 'failed', message: (e as Error).message });
+      if (!context.df.isReplaying)
+        context.warn(`automatic rotation on ${r.sqlServer} failed: ${r.instanceId}`);
+    }
+  }
   status.phase = 'done';
   context.df.setCustomStatus(status);
   return {
@@ -152,6 +184,7 @@ function* healthSweep(context: OrchestrationContext): Generator<Task, HealthSwee
     instances: { total: instances.length, unreachable: instances.filter((i) => i.error).map((i) => i.name) },
     alerts: report.alertCount,
     webhook,
+    ...(rotations.length > 0 ? { rotations } : {}),
   };
 }
 
