@@ -154,6 +154,20 @@ describe('drop right after a failover to the instance ("Troubleshoot issues with
     expect(bed.estate.arm.journal.filter((r) => r.method === 'DELETE')).toEqual([]);
   });
 
+  it('a failback on this one-way link (failoverMode None) is refused with the reason', async () => {
+    const posted = await bed.api('POST', '/api/links/failover', {
+      request: demoRequest(),
+      options: { to: 'SqlServer', workloadStopped: true },
+    });
+    const status = await bed.finish(posted.json.instanceId);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(status.error).toMatchObject({ step: 'preflight', code: 'OneWayLink' });
+    expect(status.failures[0].message).toMatch(/failoverMode None: it is one-way to Azure/);
+    expect(bed.estate.arm.journal.some((r) => r.path.includes('/failover') && r.method === 'POST')).toBe(
+      false,
+    );
+  });
+
   it('proceeds once the backup exists (the managed database shows its earliest restore point)', async () => {
     bed.clock.advance(6 * 60_000);
     expect(bed.estate.control.instanceBackups('mi-prod', 'SalesDb')).toHaveLength(1);

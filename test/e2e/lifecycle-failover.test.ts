@@ -369,3 +369,25 @@ describe('forced failover to the instance with SQL Server down (disaster recover
     expect(details.secondsBehind).toBe(2);
   });
 });
+
+describe('a two-way link whose instance has another update policy ("Update policy")', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    const spec = demoSpec();
+    spec.managedInstances[0]!.updatePolicy = 'SQLServer2025';
+    bed = await startBed({ spec });
+    await createLink(bed);
+  });
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  it('refuses a planned failover to the instance: it could not replicate back (use migrate)', async () => {
+    const from = journalOf(bed, 'SQLBOX1').length;
+    const status = await failover(bed, { to: 'ManagedInstance', workloadStopped: true });
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(status.error).toMatchObject({ step: 'preflight', code: 'OneWayLink' });
+    expect(status.error.advice).toMatch(/migrate/);
+    expect(changesIn(journalOf(bed, 'SQLBOX1').slice(from))).toEqual([]);
+  });
+});

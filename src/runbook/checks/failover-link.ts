@@ -69,6 +69,20 @@ export const failoverPathCheck = defineCheck({
       );
       return;
     }
+    if (p.to === 'ManagedInstance' && !p.allowDataLoss && io.link.parameters.migration !== true) {
+      // "Update policy": with a policy that does not match SQL Server's version, the instance as primary does not
+      // replicate back: a failover to it is then one-way, which only a migration may be
+      const instance = await io.instance();
+      const wanted = policyFor(year);
+      if (instance && wanted && instance.databaseFormat !== wanted)
+        io.fail(
+          'update-policy',
+          'azure',
+          `${io.request.managedInstance.name} has the ${instance.databaseFormat ?? 'AlwaysUpToDate'} update policy, not ${wanted}: after a failover it would not replicate back to ${label}`,
+          'a failover that cannot come back is a migration: use POST /api/links/migrate ("Update policy")',
+          'OneWayLink',
+        );
+    }
     if (p.to === 'SqlServer') {
       if (azure.failoverMode !== undefined && azure.failoverMode !== 'Manual')
         io.fail(
