@@ -357,3 +357,69 @@ describe('migrateLink survives its host being stopped between any two steps', ()
       }
     }, 150_000);
 });
+
+// ---------------------------------------------------------------- resolveSplitBrain
+
+const RESOLVE = { request: demoRequest(), options: { demote: 'SqlServer', confirm: true } };
+
+/** Both sides PRIMARY, as after a forced failover ("Troubleshoot issues with the link"). */
+function splitBrain(estate: RunningEstate) {
+  estate.control.setTrouble({ kind: 'splitBrain', link: { instance: 'mi-prod', name: 'DAG1_SalesDb' } });
+}
+
+interface ResolveEnd {
+  /** Changes as statements, the tail-log file's time stamp (the request's moment) left out. */
+  changes: string[];
+  instanceRole: string;
+  sqlRole: string | undefined;
+}
+
+function resolveEnd(estate: RunningEstate, journalFrom: number): ResolveEnd {
+  const mi = estate.instances.all()[0]!;
+  estate.advance();
+  const server = estate.sqlServers.get('SQLBOX1')!;
+  const dag = server.state.availabilityGroups.find((g) => g.name === 'DAG1_SalesDb');
+  return {
+    changes: changesIn(server.journal.slice(journalFrom))
+      .filter((e) => !e.dropped && e.errorNumbers.length === 0)
+      .map((e) => e.text.replace(/_tail_\d{14}\.trn/, '_tail_<stamp>.trn')),
+    instanceRole: (estate.links.get(mi, 'DAG1_SalesDb') as { properties: { instanceLinkRole: string } })
+      .properties.instanceLinkRole,
+    sqlRole: dag?.replicas.find((r) => r.isLocal)?.role,
+  };
+}
+
+let resolveBaseline: { activities: string[]; state: ResolveEnd } | undefined;
+
+describe('resolveSplitBrain survives its host being stopped between any two steps', () => {
+  it('an uninterrupted resolution: the reference end state', async () => {
+    const run = await uninterrupted('/api/links/resolve-split-brain', RESOLVE, splitBrain);
+    const state = resolveEnd(run.estate, run.journalFrom);
+    resolveBaseline = { activities: run.activities, state };
+    expect(run.activities.filter((a, i) => run.activities.indexOf(a) === i)).toEqual([
+      'preflight',
+      'split-brain-backup',
+      'demote-sqlserver',
+      'verify-roles',
+    ]);
+    expect(state).toEqual({
+      changes: [
+        "BACKUP LOG [SalesDb] TO DISK = N'/var/opt/mssql/backup/milink_SalesDb_tail_<stamp>.trn';",
+        expect.stringMatching(/ALTER AVAILABILITY GROUP \[DAG1_SalesDb\] SET \(ROLE = SECONDARY\);$/),
+      ],
+      instanceRole: 'Primary',
+      sqlRole: 'SECONDARY',
+    });
+  });
+
+  for (const mode of ['before', 'after'] as const)
+    it(`stopped ${mode} each activity of resolveSplitBrain, a new host converges: one backup, one demotion`, async () => {
+      expect(resolveBaseline, 'the reference run must pass first').toBeDefined();
+      for (const { name, at } of cutsOf(resolveBaseline!.activities)) {
+        const run = await runWithCut('/api/links/resolve-split-brain', RESOLVE, at, mode, splitBrain);
+        const where = `${mode} activity ${at} (${name})`;
+        expect(run.status.runtimeStatus, `${where}: ${JSON.stringify(run.status.error)}`).toBe('Completed');
+        expect(resolveEnd(run.estate, run.journalFrom), where).toEqual(resolveBaseline!.state);
+      }
+    }, 150_000);
+});
