@@ -269,12 +269,12 @@ time, the report built, stored and compared with the previous night). Night 1 op
 reuses them. ARM lists in pages of ${pageSize}. Goal: 1,000 links in ≤ ${GOAL_MS / 1000} s. The load average
 column shows other work sharing the machine's cores (above ${cpu.length}, the sweep waited for a CPU).
 
-| links | SQL Servers | instances | night 1 ms | night 2 ms (reads + report) | ms per link (night 2) | per link ÷ ${rows[0]!.links}-link run | T-SQL round trips per server (night 1 / 2) | logins per server (night 1 / 2) | list pages per instance (expected) | instance GETs | findings (night 1 / 2) | alerts (night 1 / 2) | report bytes | history bytes | load average (night 1 / 2) |
+| links | SQL Servers | instances | night 1 ms | night 2 ms (reads + report) | ms per link (night 1 / 2) | per link ÷ ${rows[0]!.links}-link run (night 1 / 2) | T-SQL round trips per server (night 1 / 2) | logins per server (night 1 / 2) | list pages per instance (expected) | instance GETs | findings (night 1 / 2) | alerts (night 1 / 2) | report bytes | history bytes | load average (night 1 / 2) |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows
   .map(
     (r) =>
-      `| ${r.links} | ${r.sqlServers} | ${r.instances} | ${f0(r.night1.ms)} | ${f0(r.night2.ms)} (${f0(r.night2.readsMs)} + ${f0(r.night2.ms - r.night2.readsMs)}) | ${f2(r.msPerLink)} | ${f2(r.perLinkRatioToSmallest)} | ${range(r.night1.roundTripsPerServer)} / ${range(r.night2.roundTripsPerServer)} | ${range(r.night1.loginsPerServer)} / ${range(r.night2.loginsPerServer)} | ${range(r.night2.listPagesPerInstance)} (${r.expectedPagesPerInstance}) | ${r.night2.instanceGets} | ${r.night1.findings} / ${r.night2.findings} | ${r.night1.alerts} / ${r.night2.alerts} | ${r.reportBytes} | ${r.night2.historyBytes} | ${r.night1.load.toFixed(1)} / ${r.night2.load.toFixed(1)} |`,
+      `| ${r.links} | ${r.sqlServers} | ${r.instances} | ${f0(r.night1.ms)} | ${f0(r.night2.ms)} (${f0(r.night2.readsMs)} + ${f0(r.night2.ms - r.night2.readsMs)}) | ${f2(r.night1.ms / r.links)} / ${f2(r.msPerLink)} | ${f2(r.night1.ms / r.links / (rows[0]!.night1.ms / rows[0]!.links))} / ${f2(r.perLinkRatioToSmallest)} | ${range(r.night1.roundTripsPerServer)} / ${range(r.night2.roundTripsPerServer)} | ${range(r.night1.loginsPerServer)} / ${range(r.night2.loginsPerServer)} | ${range(r.night2.listPagesPerInstance)} (${r.expectedPagesPerInstance}) | ${r.night2.instanceGets} | ${r.night1.findings} / ${r.night2.findings} | ${r.night1.alerts} / ${r.night2.alerts} | ${r.reportBytes} | ${r.night2.historyBytes} | ${r.night1.load.toFixed(1)} / ${r.night2.load.toFixed(1)} |`,
   )
   .join('\n')}
 
