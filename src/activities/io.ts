@@ -160,6 +160,20 @@ export class ActivityIo implements StepIo {
     return value;
   }
 
+  vaultCertificate(name: string, version?: string) {
+    return this.process.azure.certificates.certificate(name, version);
+  }
+
+  async vaultPrivateKey(name: string, version: string): Promise<string> {
+    const pem = await this.process.azure.certificates.privateKey(name, version);
+    this.conceal(pem);
+    return pem;
+  }
+
+  conceal(value: string): void {
+    this.secretValues.add(value);
+  }
+
   async sql(): Promise<SqlSession> {
     if (!this.session) {
       const secretName = this.request.sqlServer.loginSecret;

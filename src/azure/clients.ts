@@ -8,6 +8,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import type { Settings } from '../config.js';
 import type { ArmRequest } from './arm-requests.js';
 import { ArmError } from './errors.js';
+import { CertificateReader } from './keyvault-certificates.js';
 
 /** A bearer token read from a file at each use (a token broker keeps the file fresh). */
 class TokenFileCredential implements TokenCredential {
@@ -244,6 +245,8 @@ export class SecretReader {
 export interface AzureClients {
   arm: ArmClient;
   secrets: SecretReader;
+  /** Key Vault certificates (an endpoint certificate held in the vault). */
+  certificates: CertificateReader;
 }
 
 export function createAzureClients(s: Settings): AzureClients {
@@ -258,6 +261,13 @@ export function createAzureClients(s: Settings): AzureClients {
   return {
     arm: new ArmClient(credential, s.MILINK_ARM_ENDPOINT, ca, retry, s.MILINK_OPERATION_POLL_MS),
     secrets: new SecretReader(
+      credential,
+      s.MILINK_KEYVAULT_URL,
+      ca,
+      s.MILINK_KEYVAULT_DISABLE_CHALLENGE_VERIFICATION,
+      retry,
+    ),
+    certificates: new CertificateReader(
       credential,
       s.MILINK_KEYVAULT_URL,
       ca,

@@ -47,6 +47,18 @@ export const rotateOptionsSchema = z.strictObject({
     .optional(),
   /** Instances the SQL Server's links reach outside the request's subscription and resource group. */
   instances: instancesSchema,
+  /**
+   * A Key Vault certificate (its name) to use instead of one SQL Server makes: its current version is imported with
+   * its private key (the secret of the same name, PEM) and the endpoint switched to it; run again when Key Vault
+   * renews it, and the new version replaces the old the same way.
+   */
+  keyVaultCertificate: z
+    .string({ error: 'options.keyVaultCertificate must be a Key Vault certificate name' })
+    .regex(/^[0-9a-zA-Z-]{1,127}$/, {
+      error:
+        'options.keyVaultCertificate must be a Key Vault certificate name: 1-127 letters, digits and hyphens',
+    })
+    .optional(),
 });
 
 export const refreshOptionsSchema = z.strictObject({ instances: instancesSchema });

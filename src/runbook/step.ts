@@ -1,5 +1,6 @@
 import type { ArmClient } from '../azure/clients.js';
 import type { ArmRequest } from '../azure/arm-requests.js';
+import type { VaultCertificate } from '../azure/keyvault-certificates.js';
 import type { LinkRequest } from '../link/request.js';
 import type { StepFailure } from '../link/status.js';
 import type { EndpointInfo } from '../sql/catalog.js';
@@ -78,6 +79,12 @@ export interface StepIo {
   ): Promise<BatchResult>;
   /** A Key Vault secret's value; remembered so no error or log can carry it out. */
   secret(name: string): Promise<string>;
+  /** A Key Vault certificate's public part: its current version, or the version named. */
+  vaultCertificate?(name: string, version?: string): Promise<VaultCertificate>;
+  /** A Key Vault certificate version's private key (PEM), remembered as a secret like `secret`'s values. */
+  vaultPrivateKey?(name: string, version: string): Promise<string>;
+  /** Remembers a value made from a secret (a private key in another format) so nothing can carry it out either. */
+  conceal?(value: string): void;
   /** The moment the orchestration handed over (its deterministic clock), for steps that compare times. */
   readonly since?: Date;
   /** A long-running operation this step started earlier (its poller's serialised state). */

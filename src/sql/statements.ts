@@ -52,6 +52,11 @@ export const variables = {
     'the new endpoint certificate, 0x… (CERTENCODED of it, read at run time)',
     'binary',
   ),
+  newCertificatePrivateKey: new SqlcmdVariable(
+    'NewCertificatePrivateKey',
+    "the new endpoint certificate's private key, 0x… in PVK format (from the Key Vault certificate's secret; a secret)",
+    'binary',
+  ),
   oldCertificateName: new SqlcmdVariable(
     'OldCertificateName',
     'the endpoint certificate a rotation replaces (the endpoint authenticated with it before the switch)',
@@ -389,4 +394,21 @@ export function setDistributedRoleSecondary(dag: string): string {
 /** The tail of the log before a side gives up its primary role ("Troubleshoot issues with the link": split brain). */
 export function tailLogBackup(database: string, file: SqlText): string {
   return `BACKUP LOG ${quoteIdentifier(database)} TO DISK = ${quoteLiteral(file, 260)};`;
+}
+
+/**
+ * Imports a certificate with its private key (a certificate held in Key Vault): `CREATE CERTIFICATE … FROM BINARY =
+ * <DER> WITH PRIVATE KEY (BINARY = <PVK>)`, kept under the master key; skipped when the name exists.
+ */
+export function importCertificateWithPrivateKey(
+  name: SqlText,
+  certificate: Buffer | SqlText = variables.newCertificatePublicKey,
+  privateKey: SqlText = variables.newCertificatePrivateKey,
+): string {
+  return [
+    useMaster,
+    `IF NOT EXISTS (SELECT name FROM sys.certificates WHERE name = ${nameLiteral(name)})`,
+    `    CREATE CERTIFICATE ${quoteIdentifier(name)} FROM BINARY = ${binaryLiteral(certificate)}`,
+    `        WITH PRIVATE KEY (BINARY = ${binaryLiteral(privateKey)});`,
+  ].join('\n');
 }

@@ -1,9 +1,14 @@
 /**
- * The Key Vault stand-in: secrets over HTTPS, as `@azure/keyvault-secrets` expects them — the first
- * request without a token gets the 401 bearer challenge, then any non-empty bearer token is accepted.
- * Supported: PUT /secrets/{name}, GET /secrets/{name}[/{version}], GET /secrets, GET /secrets/{name}/versions.
+ * The Key Vault stand-in: secrets and certificates over HTTPS, as `@azure/keyvault-secrets` and
+ * `@azure/keyvault-certificates` expect them — the first request without a token gets the 401 bearer challenge,
+ * then any non-empty bearer token is accepted.
+ * Supported: PUT /secrets/{name}, GET /secrets/{name}[/{version}], GET /secrets, GET /secrets/{name}/versions;
+ * GET /certificates/{name}[/{version}], GET /certificates/{name}/versions. As in Key Vault, every certificate version
+ * has a secret of the same name and version holding its private key with the certificate (here PEM,
+ * `application/x-pem-file`, the policy's content type), and a new version is what renewal makes.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { makeCertificate } from '../sqlserver/certs.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import { FaultInjector } from './faults.js';
@@ -11,6 +16,8 @@ import { armError, listenHttps, readBody, sendJson, type HttpsListener } from '.
 
 export interface SecretVersion {
   version: string;
+  /** The secret behind a certificate version (Key Vault manages it). */
+  managed?: boolean;
   value: string;
   contentType?: string;
   tags?: Record<string, string>;
@@ -27,7 +34,14 @@ export class SecretStore {
   set(
     name: string,
     value: string,
-    extra: { contentType?: string; tags?: Record<string, string>; enabled?: boolean } = {},
+    extra: {
+      contentType?: string;
+      tags?: Record<string, string>;
+      enabled?: boolean;
+      /** A certificate's secret shares its version. */
+      version?: string;
+      managed?: boolean;
+    } = {},
   ): SecretVersion {
     const key = name.toLowerCase();
     let entry = this.byName.get(key);
@@ -37,7 +51,8 @@ export class SecretStore {
     }
     const now = this.clock.now();
     const version: SecretVersion = {
-      version: randomBytes(16).toString('hex'),
+      version: extra.version ?? randomBytes(16).toString('hex'),
+      ...(extra.managed ? { managed: true } : {}),
       value,
       enabled: extra.enabled ?? true,
       created: now,
@@ -67,10 +82,83 @@ export class SecretStore {
   }
 }
 
+export interface CertificateVersion {
+  version: string;
+  /** The X.509 certificate, DER (the bundle's `cer`). */
+  der: Buffer;
+  notBefore: Date;
+  expires: Date;
+  created: Date;
+  enabled: boolean;
+}
+
+/**
+ * Certificates by name (case-insensitive), each with its versions, newest last. Making a version (a new certificate
+ * or a renewal) writes the secret of the same name and version: the private key and the certificate, PEM.
+ */
+export class CertificateStore {
+  private readonly byName = new Map<
+    string,
+    { name: string; subject: string; versions: CertificateVersion[] }
+  >();
+  constructor(
+    private readonly clock: Clock,
+    private readonly secrets: SecretStore,
+  ) {}
+
+  /** Creates a certificate, or a new version of it (what a lifetime action's renewal does). */
+  create(name: string, opts: { subject?: string; validityDays?: number } = {}): CertificateVersion {
+    const key = name.toLowerCase();
+    const entry = this.byName.get(key) ?? { name, subject: opts.subject ?? `CN=${name}`, versions: [] };
+    this.byName.set(key, entry);
+    const now = this.clock.now();
+    const expires = new Date(now.getTime() + (opts.validityDays ?? 365) * 86_400_000);
+    const made = makeCertificate({
+      subject: entry.subject,
+      notBefore: now,
+      notAfter: expires,
+      freshKey: true,
+    });
+    const version = randomBytes(16).toString('hex');
+    const pem = [
+      made.privateKeyPem.trim(),
+      '-----BEGIN CERTIFICATE-----',
+      ...(made.der.toString('base64').match(/.{1,64}/g) ?? []),
+      '-----END CERTIFICATE-----',
+      '',
+    ].join('\n');
+    this.secrets.set(entry.name, pem, { contentType: 'application/x-pem-file', version, managed: true });
+    const v: CertificateVersion = {
+      version,
+      der: made.der,
+      notBefore: now,
+      expires,
+      created: now,
+      enabled: true,
+    };
+    entry.versions.push(v);
+    return v;
+  }
+
+  get(name: string, version?: string): { name: string; version: CertificateVersion } | undefined {
+    const entry = this.byName.get(name.toLowerCase());
+    if (!entry) return undefined;
+    const found = version
+      ? entry.versions.find((v) => v.version === version)
+      : entry.versions[entry.versions.length - 1];
+    return found ? { name: entry.name, version: found } : undefined;
+  }
+
+  versions(name: string): { name: string; versions: CertificateVersion[] } | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+}
+
 export interface RunningKeyVault {
   url: string;
   port: number;
   secrets: SecretStore;
+  certificates: CertificateStore;
   faults: FaultInjector;
   /** Requests answered, in order: method, path, status (tests read it). */
   journal: Array<{ method: string; path: string; status: number }>;
@@ -87,6 +175,7 @@ export async function startKeyVault(opts: {
 }): Promise<RunningKeyVault> {
   const store = new SecretStore(opts.clock);
   for (const [name, value] of Object.entries(opts.secrets ?? {})) store.set(name, value);
+  const certificates = new CertificateStore(opts.clock, store);
   const faults = opts.faults ?? new FaultInjector();
   const journal: RunningKeyVault['journal'] = [];
   let base = '';
@@ -113,6 +202,7 @@ export async function startKeyVault(opts: {
     const bundle = (name: string, v: SecretVersion) => ({
       value: v.value,
       id: `${base}/secrets/${name}/${v.version}`,
+      ...(v.managed ? { managed: true, kid: `${base}/keys/${name}/${v.version}` } : {}),
       ...(v.contentType !== undefined ? { contentType: v.contentType } : {}),
       ...(v.tags !== undefined ? { tags: v.tags } : {}),
       attributes: attributes(v),
@@ -130,6 +220,70 @@ export async function startKeyVault(opts: {
       );
 
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] === 'certificates') {
+      const [, certName, tail] = parts;
+      const certBundle = (n: string, v: CertificateVersion, withPolicy: boolean) => ({
+        id: `${base}/certificates/${n}/${v.version}`,
+        kid: `${base}/keys/${n}/${v.version}`,
+        sid: `${base}/secrets/${n}/${v.version}`,
+        x5t: createHash('sha1').update(v.der).digest('base64url'),
+        cer: v.der.toString('base64'),
+        contentType: 'application/x-pem-file',
+        attributes: certAttributes(v),
+        ...(withPolicy
+          ? {
+              policy: {
+                id: `${base}/certificates/${n}/policy`,
+                key_props: { exportable: true, kty: 'RSA', key_size: 2048, reuse_key: false },
+                secret_props: { contentType: 'application/x-pem-file' },
+                x509_props: { subject: subjectOf(n), validity_months: 12 },
+                lifetime_actions: [
+                  { trigger: { lifetime_percentage: 80 }, action: { action_type: 'AutoRenew' } },
+                ],
+                issuer: { name: 'Self' },
+                attributes: { enabled: true },
+              },
+            }
+          : {}),
+      });
+      const subjectOf = (n: string) => `CN=${n}`;
+      const missing = () =>
+        reply(
+          404,
+          armError(
+            'CertificateNotFound',
+            `A certificate with (name/id) ${certName ?? ''} was not found in this key vault.`,
+          ),
+        );
+      if (method !== 'GET' || !certName) {
+        reply(
+          405,
+          armError('MethodNotAllowed', `${method} ${path} is not supported by the simulated Key Vault.`),
+        );
+        return;
+      }
+      if (tail === 'versions' && parts.length === 3) {
+        const entry = certificates.versions(certName);
+        if (!entry) return missing();
+        reply(200, {
+          value: entry.versions.map((v) => ({
+            id: `${base}/certificates/${entry.name}/${v.version}`,
+            x5t: createHash('sha1').update(v.der).digest('base64url'),
+            attributes: certAttributes(v),
+          })),
+          nextLink: null,
+        });
+        return;
+      }
+      if (parts.length === 2 || parts.length === 3) {
+        const found = certificates.get(certName, tail || undefined);
+        if (!found) return missing();
+        reply(200, certBundle(found.name, found.version, !tail));
+        return;
+      }
+      reply(404, armError('NotFound', `The resource ${path} was not found.`));
+      return;
+    }
     if (parts[0] !== 'secrets') {
       reply(404, armError('NotFound', `The resource ${path} was not found.`));
       return;
@@ -209,6 +363,7 @@ export async function startKeyVault(opts: {
     url: listener.url,
     port: listener.port,
     secrets: store,
+    certificates,
     faults,
     journal,
     close: () => listener.close(),
@@ -220,6 +375,18 @@ function attributes(v: SecretVersion) {
     enabled: v.enabled,
     created: Math.floor(v.created.getTime() / 1000),
     updated: Math.floor(v.updated.getTime() / 1000),
+    recoveryLevel: 'Recoverable+Purgeable',
+    recoverableDays: 90,
+  };
+}
+
+function certAttributes(v: CertificateVersion) {
+  return {
+    enabled: v.enabled,
+    nbf: Math.floor(v.notBefore.getTime() / 1000),
+    exp: Math.floor(v.expires.getTime() / 1000),
+    created: Math.floor(v.created.getTime() / 1000),
+    updated: Math.floor(v.created.getTime() / 1000),
     recoveryLevel: 'Recoverable+Purgeable',
     recoverableDays: 90,
   };

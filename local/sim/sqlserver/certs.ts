@@ -7,6 +7,7 @@
  */
 import {
   createHash,
+  createPrivateKey,
   createPublicKey,
   generateKeyPair,
   generateKeyPairSync,
@@ -49,6 +50,11 @@ function pooledKeyPair(
     if (!avoid.includes(publicKeyOf(pair.native))) return pair;
   }
   // every pooled key is taken by a certificate that must not share it (a rotation's old one): a fresh key
+  return freshKeyPair();
+}
+
+/** A key pair of its own (not from the pool): one native key generation. */
+function freshKeyPair(): forge.pki.rsa.KeyPair & { native: KeyObject; pem: string } {
   const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
@@ -99,8 +105,12 @@ export function makeCertificate(opts: {
   notAfter: Date;
   /** Certificates whose key the new one must not share (the same server's others: a rotation needs a new key). */
   avoidKeysOf?: readonly Buffer[];
+  /** A key no other certificate of this process holds (a certificate made outside any SQL Server: Key Vault's). */
+  freshKey?: boolean;
 }): MadeCertificate {
-  const keys = pooledKeyPair(opts.avoidKeysOf ? publicKeysOf(opts.avoidKeysOf) : []);
+  const keys = opts.freshKey
+    ? freshKeyPair()
+    : pooledKeyPair(opts.avoidKeysOf ? publicKeysOf(opts.avoidKeysOf) : []);
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   const serial = randomBytes(16);
@@ -177,4 +187,49 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
     expiryDate: new Date(x.validTo),
     thumbprint: createHash('sha1').update(der).digest(),
   };
+}
+
+/**
+ * Reads a private key in PVK format (what `CREATE CERTIFICATE … WITH PRIVATE KEY (BINARY = …)` takes and
+ * CERTPRIVATEKEY returns): the PVK header, then a PRIVATEKEYBLOB (BLOBHEADER, RSAPUBKEY "RSA2", then modulus,
+ * primes, exponents, coefficient and private exponent, little-endian). The stand-in reads unencrypted PVK only: an
+ * encrypted one needs RC4, which this process's OpenSSL does not offer. Throws on anything else.
+ */
+export function privateKeyFromPvk(pvk: Buffer): { key: KeyObject; encrypted: boolean } {
+  if (pvk.length < 24 || pvk.readUInt32LE(0) !== 0xb0b5f11e) throw new Error('not a PVK private key');
+  const encrypted = pvk.readUInt32LE(12) !== 0;
+  const saltLength = pvk.readUInt32LE(16);
+  const keyLength = pvk.readUInt32LE(20);
+  const blob = pvk.subarray(24 + saltLength, 24 + saltLength + keyLength);
+  if (encrypted) return { key: undefined as unknown as KeyObject, encrypted };
+  if (blob.length < 20 || blob[0] !== 0x07 || blob.readUInt32LE(8) !== 0x32415352)
+    throw new Error('not an RSA PRIVATEKEYBLOB');
+  const bits = blob.readUInt32LE(12);
+  const exponent = blob.readUInt32LE(16);
+  const whole = bits / 8;
+  const half = bits / 16;
+  let at = 20;
+  const take = (n: number) => {
+    const part = Buffer.from(blob.subarray(at, at + n)).reverse();
+    at += n;
+    if (part.length !== n) throw new Error('the PRIVATEKEYBLOB is cut short');
+    return part.toString('base64url');
+  };
+  const n = take(whole);
+  const p = take(half);
+  const q = take(half);
+  const dp = take(half);
+  const dq = take(half);
+  const qi = take(half);
+  const d = take(whole);
+  const e = Buffer.from(exponent.toString(16).padStart(6, '0'), 'hex').toString('base64url');
+  return {
+    key: createPrivateKey({ key: { kty: 'RSA', n, e, d, p, q, dp, dq, qi }, format: 'jwk' }),
+    encrypted,
+  };
+}
+
+/** Whether a private key belongs to a certificate (their public keys are the same). */
+export function keyMatchesCertificate(key: KeyObject, der: Buffer): boolean {
+  return publicKeyOf(key) === publicKeysOf([der])[0];
 }

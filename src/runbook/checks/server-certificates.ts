@@ -32,11 +32,14 @@ export interface CertificateFacts {
   instances: ServedInstance[];
   /** Certificates with a private key the rotation replaces: the endpoint's own, and any an instance still trusts. */
   replaced: string[];
+  /** The Key Vault certificate version the new certificate is imported from (options.keyVaultCertificate). */
+  keyVault?: { name: string; version: string };
 }
 
 /** The operation's parameters, validated by the trigger (src/functions/certificates.ts). */
 export interface CertificateParameters {
   certificateName?: string;
+  keyVaultCertificate?: string;
   expiry?: string;
   instances?: InstanceRef[];
 }
@@ -48,6 +51,8 @@ export function newCertificateName(l: LinkContext): SqlText {
   const p = parametersOf(l);
   if (l.facts.certificates) return l.facts.certificates.newCertificate;
   if (p.certificateName) return p.certificateName;
+  // a Key Vault certificate's name is `<certificate>_<version>`: the version is read at run time
+  if (p.keyVaultCertificate) return sql.variables.newCertificateName;
   const serverName = l.request.sqlServer.serverName ?? l.facts.serverName;
   if (serverName === undefined || !p.expiry) return sql.variables.newCertificateName;
   return `${derivedCertificateName(serverName)}_${sql.sqlDate(p.expiry)}`.slice(0, 128);
@@ -309,7 +314,32 @@ export const certificateRotationCheck = defineCheck({
     const served = await findServedInstances(io, 'certificate-rotation');
     if (!served) return;
     const l = io.link;
-    const name = newCertificateName(l);
+    const p = parametersOf(l);
+    let vault: { name: string; version: string; expiry?: string } | undefined;
+    if (p.keyVaultCertificate) {
+      if (!io.vaultCertificate) throw new Error('this io reads no Key Vault certificates');
+      try {
+        const found = await io.vaultCertificate(p.keyVaultCertificate);
+        vault = {
+          name: p.keyVaultCertificate,
+          version: found.version,
+          ...(found.expiresOn ? { expiry: found.expiresOn.toISOString().slice(0, 10) } : {}),
+        };
+      } catch (e) {
+        const known = e as { message?: string; advice?: string; code?: string };
+        io.fail(
+          'certificate-rotation',
+          'keyvault',
+          known.message ?? String(e),
+          known.advice ?? 'check the Key Vault certificate',
+          known.code,
+        );
+        return;
+      }
+    }
+    const name = vault
+      ? (p.certificateName ?? `${vault.name}_${vault.version.slice(0, 12)}`)
+      : newCertificateName(l);
     if (typeof name !== 'string')
       throw new Error('the new certificate name is not known after reading SQL Server');
     const problem = certificateNameProblem(name);
@@ -382,9 +412,10 @@ export const certificateRotationCheck = defineCheck({
       ...io.facts,
       certificates: {
         newCertificate: name,
-        expiry: newCertificateExpiry(l),
+        expiry: vault?.expiry ?? newCertificateExpiry(l),
         instances: served.instances,
         replaced,
+        ...(vault ? { keyVault: { name: vault.name, version: vault.version } } : {}),
       },
     };
   },

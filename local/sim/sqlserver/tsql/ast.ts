@@ -95,7 +95,16 @@ export type Stmt = { start: number; end: number } & (
   | { t: 'execdyn'; expr: Expr }
   | { t: 'createMasterKey'; password: Expr }
   | { t: 'dropMasterKey' }
-  | { t: 'createCert'; name: string; subject?: Expr; startDate?: Expr; expiryDate?: Expr; binary?: Expr }
+  | {
+      t: 'createCert';
+      name: string;
+      subject?: Expr;
+      startDate?: Expr;
+      expiryDate?: Expr;
+      binary?: Expr;
+      /** FROM BINARY … WITH PRIVATE KEY (BINARY = <PVK bits> [, DECRYPTION BY PASSWORD = …] [, ENCRYPTION BY PASSWORD = …]) */
+      privateKey?: { binary: Expr; decryption?: Expr; encryption?: Expr };
+    }
   | { t: 'dropCert'; name: string }
   | { t: 'createEndpoint' | 'alterEndpoint'; name: string; spec: EndpointSpec }
   | { t: 'dropEndpoint'; name: string }

@@ -7,7 +7,7 @@ import type { Clock } from '../../clock.js';
 import { SqlError, sqlError } from '../errors.js';
 import type { SimAvailabilityGroup, SimDatabase, SimReplica, SimServerState } from '../model.js';
 import { createServerCertificate, importCertificate, newGuid, nextEndpointId } from '../state.js';
-import { parseCertificate } from '../certs.js';
+import { keyMatchesCertificate, parseCertificate, privateKeyFromPvk } from '../certs.js';
 import { DEFAULT_COLLATION, sameName, serverCollation, type Collation } from '../collation.js';
 import type { Expr, OptionValue, ReplicaSpec, Stmt } from './ast.js';
 import { convert, T, toText, type TV } from './values.js';
@@ -199,6 +199,33 @@ function runDdlStatement(s: Stmt, env: DdlEnv): void {
           throw sqlError(15468);
         }
         if (st.certificates.some((c) => c.thumbprint.equals(thumb))) throw sqlError(15232, s.name);
+        if (s.privateKey) {
+          // the private key, in PVK format, must be the certificate's; it is then kept under the master key
+          // (or the ENCRYPTION BY PASSWORD password) as one SQL Server made itself
+          const bits = env.eval(s.privateKey.binary);
+          const invalid = () =>
+            new SqlError(15297, 'The certificate, asymmetric key, or private key data is invalid.');
+          if (!Buffer.isBuffer(bits.v)) throw invalid();
+          let read: ReturnType<typeof privateKeyFromPvk>;
+          try {
+            read = privateKeyFromPvk(bits.v);
+          } catch {
+            throw invalid();
+          }
+          if (read.encrypted) {
+            if (!s.privateKey.decryption) throw invalid();
+            throw new SqlError(
+              15297,
+              'The certificate, asymmetric key, or private key data is invalid. (The stand-in reads unencrypted PVK only.)',
+            );
+          }
+          if (!keyMatchesCertificate(read.key, blob.v)) throw invalid();
+          if (!s.privateKey.encryption && !st.masterKey) throw sqlError(15581);
+          const cert = importCertificate(st, s.name, blob.v);
+          cert.pvtKeyEncryptionType = 'MK';
+          cert.privateKeyPem = read.key.export({ type: 'pkcs1', format: 'pem' }).toString();
+          return;
+        }
         importCertificate(st, s.name, blob.v);
         return;
       }

@@ -708,7 +708,38 @@ export class Parser {
         this.expectKw('BINARY');
         this.expectOp('=');
         const binary = this.primary();
-        if (this.acceptKw('WITH')) throw this.fail();
+        if (this.acceptKw('WITH')) {
+          // WITH PRIVATE KEY (BINARY = private_key_bits [, DECRYPTION BY PASSWORD = '…'] [, ENCRYPTION BY PASSWORD = '…'])
+          this.expectKw('PRIVATE', 'KEY');
+          this.expectOp('(');
+          let key: Expr | undefined;
+          let decryption: Expr | undefined;
+          let encryption: Expr | undefined;
+          do {
+            if (this.acceptKw('BINARY')) {
+              this.expectOp('=');
+              key = this.primary();
+            } else if (this.acceptKw('DECRYPTION', 'BY', 'PASSWORD')) {
+              this.expectOp('=');
+              decryption = this.primary();
+            } else if (this.acceptKw('ENCRYPTION', 'BY', 'PASSWORD')) {
+              this.expectOp('=');
+              encryption = this.primary();
+            } else throw this.fail();
+          } while (this.acceptOp(','));
+          this.expectOp(')');
+          if (!key) throw this.fail();
+          return {
+            t: 'createCert',
+            name,
+            binary,
+            privateKey: {
+              binary: key,
+              ...(decryption ? { decryption } : {}),
+              ...(encryption ? { encryption } : {}),
+            },
+          };
+        }
         return { t: 'createCert', name, binary };
       }
       if (this.acceptKw('ENCRYPTION', 'BY', 'PASSWORD')) {
