@@ -134,3 +134,26 @@ describe('an instance certificate whose chain no longer validates on SQL Server'
     expect(validations.at(-1)!.errorNumbers).toEqual([]);
   });
 });
+
+describe('roots SQL Server no longer holds', () => {
+  it('fail every chain; the refresh imports the roots again and leaves the current instance certificates alone', async () => {
+    await queryServer(host, 'SQLBOX1', 'DROP CERTIFICATE [MicrosoftPKI]; DROP CERTIFICATE [DigiCertPKI];');
+    for (const [instance, database] of LINKS)
+      expect(state(instance, database).connectedState, `${instance}/${database}`).toBe('DISCONNECTED');
+    const server = bed.estate.sqlServers.get('SQLBOX1')!;
+    const from = server.journal.length;
+    const posted = await host.api('POST', '/api/certificates/refresh', { request: serverRequest() });
+    const status = await host.finish(posted.json.instanceId, 60_000);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    const changes = changesIn(server.journal.slice(from))
+      .filter((e) => !e.dropped && e.errorNumbers.length === 0)
+      .map((e) => e.text);
+    // the instances' certificates are current: neither is dropped nor imported again
+    expect(changes.join('\n')).not.toMatch(/database\.windows\.net\]/);
+    expect(changes.filter((c) => /CREATE CERTIFICATE \[(MicrosoftPKI|DigiCertPKI)\]/.test(c))).toHaveLength(
+      2,
+    );
+    for (const [instance, database] of LINKS)
+      expect(state(instance, database).connectedState, `${instance}/${database}`).toBe('CONNECTED');
+  });
+});
