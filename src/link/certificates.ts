@@ -41,9 +41,16 @@ export const rotateOptionsSchema = z.strictObject({
   expiry: z
     .string({ error: 'options.expiry must be a date written YYYY-MM-DD' })
     .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'options.expiry must be a date written YYYY-MM-DD' })
-    .refine((v) => new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
-      error: 'options.expiry must be a real calendar date',
-    })
+    // only a YYYY-MM-DD text is checked for being a calendar date (the pattern's issue says the rest)
+    .refine(
+      (v) =>
+        !/^\d{4}-\d{2}-\d{2}$/.test(v) ||
+        (!Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
+          new Date(`${v}T00:00:00Z`).toISOString().startsWith(v)),
+      {
+        error: 'options.expiry must be a real calendar date',
+      },
+    )
     .optional(),
   /** Instances the SQL Server's links reach outside the request's subscription and resource group. */
   instances: instancesSchema,

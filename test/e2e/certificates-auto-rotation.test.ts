@@ -4,8 +4,8 @@
  * the report and the sweep's output say so ("Best practices for maintaining the link", "Rotate certificate").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Bed } from './harness.js';
-import { adopt, advance, generatedLinks, nightlySweep, startHealthBed } from './health-bed.js';
+import { until, type Bed } from './harness.js';
+import { adopt, adoptRequest, advance, generatedLinks, nightlySweep, startHealthBed } from './health-bed.js';
 
 const links = generatedLinks(1, 1, 2);
 let bed: Bed;
@@ -70,5 +70,42 @@ describe('automatic rotation by the nightly sweep', () => {
     advance(bed, 86_400_000);
     const third = await nightlySweep(bed);
     expect(third.output.rotations).toBeUndefined();
+  });
+});
+
+describe('queue link-requests: rotate-certificate tickets', () => {
+  it('a ticket rotates the SQL Server under its cert- id, the ticket in the log; a bad one is poisoned', async () => {
+    const request = adoptRequest(bed, links[1]!);
+    await bed.host.queues.send('link-requests', {
+      ticketId: 'CHG-9001',
+      action: 'rotate-certificate',
+      request,
+      options: { expiry: '2029-01-31' },
+    });
+    await bed.host.idle();
+    const started = bed.logs.find((l) =>
+      /\[ticket CHG-9001\] rotateCertificate started: cert-sql001-/.test(l),
+    );
+    expect(started, bed.logs.join('\n')).toBeDefined();
+    const id = /(cert-[0-9a-z-]+)/.exec(started!)![1]!;
+    const status = await bed.finish(id, 60_000);
+    expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
+    expect(status.ticketId).toBe('CHG-9001');
+    expect(endpointCertificate()).toBe('Cert_SQL001_endpoint_20290131');
+
+    await bed.host.queues.send('link-requests', {
+      ticketId: 'CHG-9002',
+      action: 'rotate-certificate',
+      request,
+      options: { expiry: 'soon' },
+    });
+    const poisoned = await until(async () => {
+      const found = (await bed.host.queues.peek('link-requests-poison')) as any[];
+      return found.length > 0 ? found : undefined;
+    }, 'the poisoned ticket');
+    expect(poisoned.map((p) => p.reason.details.map((d: { target: string }) => d.target))).toEqual([
+      ['options.expiry'],
+    ]);
+    expect(endpointCertificate()).toBe('Cert_SQL001_endpoint_20290131');
   });
 });

@@ -36,6 +36,13 @@ describe('rotateCertificate: one SQL Server, three links, two instances', () => 
       options: { expiry: '2026-02-30', certificateName: 'a b', everything: true },
     });
     expect(bad.status).toBe(400);
+    // not a date at all: a 400 as well, never a 500
+    const worse = await host.api('POST', '/api/certificates/rotate', {
+      request: serverRequest(),
+      options: { expiry: 'soon' },
+    });
+    expect(worse.status).toBe(400);
+    expect(worse.json.error.details.map((d: { target: string }) => d.target)).toEqual(['options.expiry']);
     const targets = bad.json.error.details.map((d: { target: string }) => d.target);
     expect(targets).toEqual(
       expect.arrayContaining(['options.expiry', 'options.certificateName', 'options.everything']),
