@@ -75,8 +75,6 @@ export function replacedCertificates(l: LinkContext): SqlText[] {
   );
 }
 
-export const instanceLabel = (mi: InstanceRef) => mi.name;
-
 /** A certificate in master as the rotation reads it. */
 export interface ServerCertificate {
   name: string;
