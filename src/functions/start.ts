@@ -55,7 +55,10 @@ export async function startOperation(
   // a refusal whose running instance ended before its status was read is tried again (a few times at most)
   for (let attempt = 1; ; attempt++) {
     try {
-      await client.startNew(operation, { instanceId, input: operationInput(operation, request, ticketId, parameters) });
+      await client.startNew(operation, {
+        instanceId,
+        input: operationInput(operation, request, ticketId, parameters),
+      });
       return { started: true, instanceId };
     } catch (e) {
       const existing = await client.getStatus(instanceId).catch(() => undefined);

@@ -77,13 +77,11 @@ describe('a statement that changes state and times out is not tried again', () =
 
   it('fails the step with StatementTimeout after one try; a re-run converges', async () => {
     // SQL Server answers CREATE CERTIFICATE only after the batch limit (once): the driver cancels it
-    bed.estate.sqlServers
-      .get('SQLBOX1')!
-      .faults.slowOnText.push({
-        pattern: 'CREATE CERTIFICATE',
-        ms: (LIMIT_SECONDS + 1) * 1000,
-        remaining: 1,
-      });
+    bed.estate.sqlServers.get('SQLBOX1')!.faults.slowOnText.push({
+      pattern: 'CREATE CERTIFICATE',
+      ms: (LIMIT_SECONDS + 1) * 1000,
+      remaining: 1,
+    });
     const posted = await bed.api('POST', '/api/links', demoRequest());
     const failed = await bed.finish(posted.json.instanceId as string);
     expect(failed.runtimeStatus).toBe('Failed');
