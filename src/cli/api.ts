@@ -139,11 +139,31 @@ export class ApiClient {
   }
 
   create(request: unknown): Promise<Answer> {
-    return this.expect('POST', '/links', request);
+    // a request naming databases (or a batch of pairs) is a fleet
+    const fleet =
+      request !== null && typeof request === 'object' && ('databases' in request || 'batch' in request);
+    return this.expect('POST', fleet ? '/fleets' : '/links', request);
+  }
+
+  /** An operation on an existing link: drop, failover, migrate, resolve-split-brain. */
+  lifecycle(action: string, request: unknown, options: unknown): Promise<Answer> {
+    return this.expect('POST', `/links/${encodeURIComponent(action)}`, {
+      request,
+      ...(options !== undefined ? { options } : {}),
+    });
+  }
+
+  lifecyclePlan(action: string, request: unknown, options: unknown, live: boolean): Promise<Answer> {
+    return this.expect('POST', `/links/${encodeURIComponent(action)}/plan`, {
+      request,
+      ...(options !== undefined ? { options } : {}),
+      ...(live ? { live: true } : {}),
+    });
   }
 
   status(instanceId: string): Promise<Answer> {
-    return this.expect('GET', `/links/${encodeURIComponent(instanceId)}`);
+    const route = instanceId.startsWith('fleet-') ? 'fleets' : 'links';
+    return this.expect('GET', `/${route}/${encodeURIComponent(instanceId)}`);
   }
 
   list(filter: Record<string, string | undefined>): Promise<Answer> {

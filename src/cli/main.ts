@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidRequestError } from '../link/errors.js';
+import {
+  isLifecycleAction,
+  LIFECYCLE_ACTIONS,
+  parseLifecycleRequest,
+  type LifecycleAction,
+} from '../link/lifecycle.js';
 import { parseLinkRequest } from '../link/request.js';
+import { operationNamed } from '../runbook/operations.js';
 import { createLink } from '../runbook/operations/create-link.js';
 import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import { ApiClient, ApiProblem, EXIT, type ExitCode, type Fetch } from './api.js';
@@ -23,7 +30,11 @@ Usage:
   milink watch <id> [--interval <s>] [--timeout <s>]   follow an operation live to its end
   milink list [--state <s>] [--instance-name <mi>] [--ticket <id>] [--link <name>] [--json]
   milink cancel <id> [--reason <text>]                 stop a running operation
-  milink plan <request.json> [--json] [--live]         the reviewable script (offline); --live asks the API what is still needed
+  milink plan <request.json> [--json] [--live] [--operation <op>] [--options <json|file>]
+                                                       the reviewable script (offline); --live asks the API what is
+                                                       still needed; --operation drop|failover|migrate|resolve-split-brain
+  milink drop|failover|migrate|resolve-split-brain <request.json> [--options <json|file>] [--watch]
+                                                       an operation on an existing link (its request as created)
   milink local [options]                               the main job on the embedded local estate (milink local --help)
   milink help                                          this text
 
@@ -248,15 +259,71 @@ async function cancel(args: string[], io: CliIo): Promise<ExitCode> {
   return EXIT.ok;
 }
 
+/** `--options` as JSON text or a file holding it. */
+async function readOptions(value: unknown): Promise<unknown> {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (text.startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`--options is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  return readRequest(text);
+}
+
+function lifecycleAction(value: unknown): LifecycleAction | undefined {
+  if (value === undefined || value === 'create') return undefined;
+  if (!isLifecycleAction(value))
+    throw new UsageError(`--operation must be one of create, ${Object.keys(LIFECYCLE_ACTIONS).join(', ')}`);
+  return value;
+}
+
+/** drop, failover, migrate, resolve-split-brain: the operation on the link the request describes. */
+function lifecycleCommand(action: LifecycleAction) {
+  return async (args: string[], io: CliIo): Promise<ExitCode> => {
+    const { values, positionals } = parse(
+      args,
+      {
+        options: { type: 'string' },
+        watch: { type: 'boolean' },
+        interval: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      1,
+    );
+    const request = await readRequest(positionals[0]!);
+    const api = client(values, io);
+    const answer = await api.lifecycle(action, request, await readOptions(values.options));
+    const id = answer.body.instanceId as string;
+    if (values.json) io.out(JSON.stringify(answer.body, null, 2));
+    else io.out(`${answer.body.operation ?? action} started: ${id}\n  status: ${answer.body.statusUrl}`);
+    if (!values.watch) return EXIT.ok;
+    return follow(api, id, io, seconds(values.interval, 'interval', 5) * 1000, 0);
+  };
+}
+
 async function plan(args: string[], io: CliIo): Promise<ExitCode> {
   const { values, positionals } = parse(
     args,
-    { ...azOptions(), json: { type: 'boolean' }, live: { type: 'boolean' } },
+    {
+      ...azOptions(),
+      json: { type: 'boolean' },
+      live: { type: 'boolean' },
+      operation: { type: 'string' },
+      options: { type: 'string' },
+    },
     1,
   );
+  const action = lifecycleAction(values.operation);
   const input = await requestWithFlags(positionals[0]!, values);
+  const options = await readOptions(values.options);
   if (values.live) {
-    const answer = await client(values, io).plan(input, true);
+    const api = client(values, io);
+    const answer = action
+      ? await api.lifecyclePlan(action, input, options, true)
+      : await api.plan(input, true);
     if (answer.status === 202) {
       io.err(`milink plan: the live plan is still inspecting; see ${answer.body.statusUrl}`);
       return EXIT.inProgress;
@@ -276,8 +343,13 @@ async function plan(args: string[], io: CliIo): Promise<ExitCode> {
     return (live.failures ?? []).length > 0 ? EXIT.failed : EXIT.ok;
   }
   try {
-    const request = parseLinkRequest(input, io.now());
-    const p = buildPlan(createLink, request);
+    let p;
+    if (action) {
+      const parsed = parseLifecycleRequest(action, input, options, io.now());
+      const op = operationNamed(parsed.operation);
+      if (!op) throw new UsageError(`operation ${parsed.operation} is not registered`);
+      p = buildPlan(op, parsed.request, {}, parsed.parameters);
+    } else p = buildPlan(createLink, parseLinkRequest(input, io.now()));
     io.out(values.json ? JSON.stringify(planToJson(p), null, 2) : renderScript(p));
     return EXIT.ok;
   } catch (e) {
@@ -296,6 +368,9 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<ExitCode>>
   list,
   cancel,
   plan,
+  ...Object.fromEntries(
+    Object.keys(LIFECYCLE_ACTIONS).map((action) => [action, lifecycleCommand(action as LifecycleAction)]),
+  ),
 };
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {

@@ -460,3 +460,65 @@ describe('exit codes for what goes wrong around the operation', () => {
     expect(api.sent[0]!.headers['x-functions-key']).toBe('other');
   });
 });
+
+describe('operations on an existing link and fleets', () => {
+  it('drop posts the request and its options to the drop route and prints the run', async () => {
+    const api = fakeApi([
+      {
+        status: 202,
+        body: { instanceId: ID, operation: 'dropLink', statusUrl: `https://x/api/links/${ID}` },
+      },
+    ]);
+    const cli = io(api.fetch);
+    expect(await main(['drop', examplePath, '--options', '{"dropAvailabilityGroup":true}'], cli)).toBe(0);
+    expect(api.sent[0]).toMatchObject({ method: 'POST', body: { options: { dropAvailabilityGroup: true } } });
+    expect(api.sent[0]!.url).toMatch(/\/api\/links\/drop$/);
+    expect((api.sent[0]!.body as { request: { database: string } }).request.database).toBeDefined();
+    expect(cli.stdout()).toContain(`dropLink started: ${ID}`);
+  });
+
+  it('a failover refused because another operation runs on the link exits 4', async () => {
+    const api = fakeApi([
+      {
+        status: 409,
+        body: { error: { code: 'LinkOperationInProgress', message: 'createLink runs', target: ID } },
+      },
+    ]);
+    expect(
+      await main(['failover', examplePath, '--options', '{"workloadStopped":true}'], io(api.fetch)),
+    ).toBe(4);
+    expect(api.sent[0]!.url).toMatch(/\/api\/links\/failover$/);
+  });
+
+  it('plan --operation drop prints the drop script offline; an unknown operation is a usage error', async () => {
+    const cli = io(undefined);
+    expect(await main(['plan', examplePath, '--operation', 'drop'], cli)).toBe(0);
+    expect(cli.stdout()).toMatch(/milink plan: dropLink/);
+    expect(cli.stdout()).toMatch(/DROP AVAILABILITY GROUP \[DAG1_SalesDb\]/);
+    expect(await main(['plan', examplePath, '--operation', 'explode'], io(undefined))).toBe(2);
+  });
+
+  it('create with a request naming databases starts a fleet, and status follows a fleet id to its route', async () => {
+    const api = fakeApi([
+      {
+        status: 202,
+        body: {
+          instanceId: 'fleet-0123456789abcdef',
+          statusUrl: 'https://x/api/fleets/fleet-0123456789abcdef',
+        },
+      },
+      { status: 200, body: { instanceId: 'fleet-0123456789abcdef', runtimeStatus: 'Running', steps: [] } },
+    ]);
+    const { readFileSync, writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const request = JSON.parse(readFileSync(examplePath, 'utf8'));
+    delete request.database;
+    delete request.names;
+    const file = join(mkdtempSync(join(tmpdir(), 'milink-cli-')), 'fleet.json');
+    writeFileSync(file, JSON.stringify({ ...request, databases: ['SalesDb', 'OrdersDb'] }));
+    expect(await main(['create', file], io(api.fetch))).toBe(0);
+    expect(api.sent[0]!.url).toMatch(/\/api\/fleets$/);
+    expect(await main(['status', 'fleet-0123456789abcdef'], io(api.fetch))).toBe(4);
+    expect(api.sent[1]!.url).toMatch(/\/api\/fleets\/fleet-0123456789abcdef$/);
+  });
+});
