@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { linkRequestSchema } from '../link/request.js';
+import { MAX_FLEET_DATABASES } from '../link/fleet.js';
+import { LIFECYCLE_ACTIONS } from '../link/lifecycle.js';
+import { linkRequestFields, linkRequestSchema } from '../link/request.js';
 import type { OperationStatus } from '../link/status.js';
 
 /**
@@ -220,6 +222,81 @@ export const livePlanSchema = livePlanResultSchema
   .extend({ live: z.literal(true), instanceId: text })
   .describe('The live plan: only what the estate still needs');
 
+// ---------------------------------------------------------------- operations on a link, fleets
+
+/** `{ request, options }` for an operation on an existing link (the options are the action's own). */
+export function lifecycleRequestSchema(action: keyof typeof LIFECYCLE_ACTIONS) {
+  return z.strictObject({
+    request: linkRequestSchema.describe('the link request the link was created with'),
+    options: LIFECYCLE_ACTIONS[action].options.optional(),
+  });
+}
+
+export const lifecyclePlanRequestSchema = z.strictObject({
+  request: linkRequestSchema,
+  options: z.record(z.string(), z.unknown()).optional(),
+  live: z.boolean().optional(),
+});
+
+/** A fleet: a link request whose `database` is `databases` (or a batch of such requests). */
+const fleetPairSchema = linkRequestFields.omit({ database: true, names: true }).extend({
+  databases: z
+    .array(z.string())
+    .min(1)
+    .max(MAX_FLEET_DATABASES)
+    .describe('the databases to link, each its own link'),
+  names: z.strictObject({ certificate: z.string().optional() }).optional(),
+});
+export const fleetRequestSchema = z.union([
+  fleetPairSchema,
+  z.strictObject({ batch: z.array(fleetPairSchema).min(1).max(50) }),
+]);
+
+export const fleetAcceptedSchema = z
+  .object({ instanceId: text, databases: z.number().int(), statusUrl: z.url() })
+  .describe('The fleet started');
+
+const fleetItemState = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
+export const fleetStatusSchema = z
+  .object({
+    instanceId: text,
+    runtimeStatus: text,
+    createdTime: isoTime.optional(),
+    lastUpdatedTime: isoTime.optional(),
+    operation: z.literal('createFleet').optional(),
+    phase: z.enum(['preparing', 'linking', 'succeeded', 'failed']).optional(),
+    ticketId: text.optional(),
+    pairs: z
+      .array(
+        z.object({
+          sqlServer: text,
+          managedInstance: text,
+          instanceId: text,
+          state: fleetItemState,
+          error: stepFailureSchema.optional(),
+        }),
+      )
+      .optional(),
+    databases: z
+      .array(
+        z.object({
+          database: text,
+          sqlServer: text,
+          managedInstance: text,
+          link: text,
+          instanceId: text.describe("the database's own run: GET /api/links/{instanceId}"),
+          state: fleetItemState,
+          phase: text.optional(),
+          step: text.optional().describe('the step the running database is at'),
+          error: stepFailureSchema.optional(),
+        }),
+      )
+      .optional(),
+    counts: z.record(fleetItemState, z.number().int()).optional(),
+    output: z.unknown(),
+  })
+  .describe("A fleet's status: each pair and database with its state");
+
 // ---------------------------------------------------------------- the document
 
 type Json = Record<string, unknown>;
@@ -245,7 +322,58 @@ const SCHEMAS = {
   Cancelled: () => jsonSchema(cancelledSchema),
   Plan: () => jsonSchema(planSchema),
   LivePlan: () => jsonSchema(livePlanSchema),
+  DropRequest: () => jsonSchema(lifecycleRequestSchema('drop'), 'input'),
+  FailoverRequest: () => jsonSchema(lifecycleRequestSchema('failover'), 'input'),
+  MigrateRequest: () => jsonSchema(lifecycleRequestSchema('migrate'), 'input'),
+  ResolveSplitBrainRequest: () => jsonSchema(lifecycleRequestSchema('resolve-split-brain'), 'input'),
+  LifecyclePlanRequest: () => jsonSchema(lifecyclePlanRequestSchema, 'input'),
+  FleetRequest: () => jsonSchema(fleetRequestSchema, 'input'),
+  FleetAccepted: () => jsonSchema(fleetAcceptedSchema),
+  FleetStatus: () => jsonSchema(fleetStatusSchema),
 };
+
+const LIFECYCLE_REQUESTS = {
+  drop: 'DropRequest',
+  failover: 'FailoverRequest',
+  migrate: 'MigrateRequest',
+  'resolve-split-brain': 'ResolveSplitBrainRequest',
+} as const;
+
+/** The routes of the operations on an existing link: start, and plan (static or live). */
+function lifecyclePaths(): Json {
+  const out: Json = {};
+  for (const [action, schema] of Object.entries(LIFECYCLE_REQUESTS)) {
+    const operation = LIFECYCLE_ACTIONS[action as keyof typeof LIFECYCLE_ACTIONS].operation;
+    out[`/links/${action}`] = {
+      post: {
+        operationId: operation,
+        summary: `${operation} on an existing link (under the link's id)`,
+        requestBody: { required: true, content: json(ref(schema)) },
+        responses: {
+          '202': answer('Started', 'Accepted', tracking),
+          '400': error('The request or an option breaks a rule; nothing started'),
+          '409': error('An operation on this link is running, or a limit is reached (named in the error)'),
+          '500': error('milink could not answer'),
+        },
+      },
+    };
+    out[`/links/${action}/plan`] = {
+      post: {
+        operationId: `${operation}Plan`,
+        summary: `The plan of ${operation} (live: only what the estate still needs)`,
+        requestBody: { required: true, content: json(ref('LifecyclePlanRequest')) },
+        responses: {
+          '200': { description: 'The plan', content: json({ type: 'object' }) },
+          '202': answer('The live plan takes longer: ask its status', 'Accepted', tracking),
+          '400': error('The request breaks a rule'),
+          '502': error('The live plan could not read the estate'),
+          '500': error('milink could not answer'),
+        },
+      },
+    };
+  }
+  return out;
+}
 
 const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ 'application/json': { schema } });
@@ -366,6 +494,33 @@ export function openApiDocument(): Json {
             '400': error('The id or the body breaks a rule'),
             '404': error('No operation has this id'),
             '409': error('The operation is not running'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      ...lifecyclePaths(),
+      '/fleets': {
+        post: {
+          operationId: 'createFleet',
+          summary: 'Link many databases of a SQL Server to an instance (each pair prepared once)',
+          requestBody: { required: true, content: json(ref('FleetRequest')) },
+          responses: {
+            '202': answer('Started', 'FleetAccepted', tracking),
+            '400': error('The request breaks a rule (each database and field named); nothing started'),
+            '409': error('This fleet is running'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/fleets/{instanceId}': {
+        get: {
+          operationId: 'getFleet',
+          summary: "A fleet's status: every pair and database, the running ones with their step",
+          parameters: [idParameter],
+          responses: {
+            '200': answer('The status', 'FleetStatus'),
+            '400': error('The id is malformed'),
+            '404': error('No fleet has this id'),
             '500': error('milink could not answer'),
           },
         },

@@ -156,80 +156,77 @@ const namesSchema = z.strictObject({
   certificate: named(certificateNameRule, 'names.certificate').optional(),
 });
 
-export const linkRequestSchema = z
-  .strictObject({
-    sqlServer: sqlServerSchema,
-    managedInstance: managedInstanceSchema,
-    // SQL Server takes any character in a delimited identifier ([ ] with ] doubled): database keeps them all,
-    // but for control characters. A line break cannot travel in the reviewable script (sqlcmd reads it line by
-    // line, and GO, :commands and !! at a line's start are commands, inside [ ] too); the rest are no part of a
-    // name a person can read or type in a review.
-    database: text('database')
-      .refine((v) => !hasControlCharacter(v), {
-        error:
-          'database cannot hold control characters (U+0000-U+001F, U+007F-U+009F): every other character SQL Server allows in a delimited name is accepted',
-        params: { rule: 'ControlCharacter' },
-      })
-      .min(1, { error: 'database cannot be empty' })
-      .refine((v) => [...v].length <= 128, { error: 'database is at most 128 characters' })
-      .refine(
-        (v) => !SYSTEM_DATABASES.includes(v.toLowerCase().trim() as (typeof SYSTEM_DATABASES)[number]),
-        {
-          error:
-            'database cannot be a system database (master, msdb, model, tempdb): the link replicates user databases only',
-        },
-      ),
-    initialPrimary: z.enum(['SqlServer', 'ManagedInstance'], {
-      error: 'initialPrimary must be "SqlServer" or "ManagedInstance"',
+/** The link request's fields (the rules between fields are linkRequestSchema's). */
+export const linkRequestFields = z.strictObject({
+  sqlServer: sqlServerSchema,
+  managedInstance: managedInstanceSchema,
+  // SQL Server takes any character in a delimited identifier ([ ] with ] doubled): database keeps them all,
+  // but for control characters. A line break cannot travel in the reviewable script (sqlcmd reads it line by
+  // line, and GO, :commands and !! at a line's start are commands, inside [ ] too); the rest are no part of a
+  // name a person can read or type in a review.
+  database: text('database')
+    .refine((v) => !hasControlCharacter(v), {
+      error:
+        'database cannot hold control characters (U+0000-U+001F, U+007F-U+009F): every other character SQL Server allows in a delimited name is accepted',
+      params: { rule: 'ControlCharacter' },
+    })
+    .min(1, { error: 'database cannot be empty' })
+    .refine((v) => [...v].length <= 128, { error: 'database is at most 128 characters' })
+    .refine((v) => !SYSTEM_DATABASES.includes(v.toLowerCase().trim() as (typeof SYSTEM_DATABASES)[number]), {
+      error:
+        'database cannot be a system database (master, msdb, model, tempdb): the link replicates user databases only',
     }),
-    failoverMode: z
-      .enum(['None', 'Manual'], {
-        error: 'failoverMode must be "None" (one-way to Azure) or "Manual" (two-way)',
-      })
-      .default('None'),
-    certificateExpiry: text('certificateExpiry')
-      .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'certificateExpiry must be a date written YYYY-MM-DD' })
-      .refine(
-        (v) =>
-          !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
-          new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
-        {
-          error: 'certificateExpiry must be a real calendar date',
-        },
-      ),
-    backupPath: nameText('backupPath')
-      .min(1, { error: 'backupPath cannot be empty' })
-      .max(200, { error: 'backupPath is at most 200 characters' })
-      .optional(),
-    names: namesSchema.optional(),
-  })
-  .superRefine((r, ctx) => {
-    const version = r.sqlServer.version;
-    if (r.initialPrimary === 'ManagedInstance' && version !== undefined && version < 2022) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sqlServer', 'version'],
-        message: `sqlServer.version ${version} cannot take a link with the managed instance as initial primary: that needs SQL Server 2022 CU10 or later`,
-      });
-    }
-    if (r.failoverMode === 'Manual' && version !== undefined && version < 2022) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['failoverMode'],
-        message: `failoverMode "Manual" (two-way) needs SQL Server 2022 or later; sqlServer.version is ${version}`,
-      });
-    }
-    if (
-      r.managedInstance.fqdn !== undefined &&
-      !r.managedInstance.fqdn.toLowerCase().startsWith(`${r.managedInstance.name}.`)
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['managedInstance', 'fqdn'],
-        message: `managedInstance.fqdn must start with the instance name followed by a period ("${r.managedInstance.name}.")`,
-      });
-    }
-  });
+  initialPrimary: z.enum(['SqlServer', 'ManagedInstance'], {
+    error: 'initialPrimary must be "SqlServer" or "ManagedInstance"',
+  }),
+  failoverMode: z
+    .enum(['None', 'Manual'], {
+      error: 'failoverMode must be "None" (one-way to Azure) or "Manual" (two-way)',
+    })
+    .default('None'),
+  certificateExpiry: text('certificateExpiry')
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'certificateExpiry must be a date written YYYY-MM-DD' })
+    .refine(
+      (v) =>
+        !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+      {
+        error: 'certificateExpiry must be a real calendar date',
+      },
+    ),
+  backupPath: nameText('backupPath')
+    .min(1, { error: 'backupPath cannot be empty' })
+    .max(200, { error: 'backupPath is at most 200 characters' })
+    .optional(),
+  names: namesSchema.optional(),
+});
+
+export const linkRequestSchema = linkRequestFields.superRefine((r, ctx) => {
+  const version = r.sqlServer.version;
+  if (r.initialPrimary === 'ManagedInstance' && version !== undefined && version < 2022) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sqlServer', 'version'],
+      message: `sqlServer.version ${version} cannot take a link with the managed instance as initial primary: that needs SQL Server 2022 CU10 or later`,
+    });
+  }
+  if (r.failoverMode === 'Manual' && version !== undefined && version < 2022) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['failoverMode'],
+      message: `failoverMode "Manual" (two-way) needs SQL Server 2022 or later; sqlServer.version is ${version}`,
+    });
+  }
+  if (
+    r.managedInstance.fqdn !== undefined &&
+    !r.managedInstance.fqdn.toLowerCase().startsWith(`${r.managedInstance.name}.`)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['managedInstance', 'fqdn'],
+      message: `managedInstance.fqdn must start with the instance name followed by a period ("${r.managedInstance.name}.")`,
+    });
+  }
+});
 
 export type LinkRequest = z.output<typeof linkRequestSchema>;
 export type LinkRequestInput = z.input<typeof linkRequestSchema>;
