@@ -153,6 +153,14 @@ export class ApiClient {
     });
   }
 
+  /** An operation on a SQL Server's certificates: rotate (rotateCertificate) or refresh (refreshInstanceCertificates). */
+  certificates(route: 'rotate' | 'refresh', request: unknown, options: unknown): Promise<Answer> {
+    return this.expect('POST', `/certificates/${route}`, {
+      request,
+      ...(options !== undefined ? { options } : {}),
+    });
+  }
+
   lifecyclePlan(action: string, request: unknown, options: unknown, live: boolean): Promise<Answer> {
     return this.expect('POST', `/links/${encodeURIComponent(action)}/plan`, {
       request,

@@ -35,6 +35,10 @@ Usage:
                                                        still needed; --operation drop|failover|migrate|resolve-split-brain
   milink drop|failover|migrate|resolve-split-brain <request.json> [--options <json|file>] [--watch]
                                                        an operation on an existing link (its request as created)
+  milink rotate-certificate|refresh-certificates <request.json> [--options <json|file>] [--watch]
+                                                       a SQL Server's certificates (any of its links' requests):
+                                                       rotate the endpoint certificate on every instance, or
+                                                       validate and re-import the instances' certificates
   milink local [options]                               the main job on the embedded local estate (milink local --help)
   milink help                                          this text
 
@@ -304,6 +308,30 @@ function lifecycleCommand(action: LifecycleAction) {
   };
 }
 
+/** rotate-certificate and refresh-certificates: POST /api/certificates/{rotate|refresh}, then as any operation. */
+function certificateCommand(route: 'rotate' | 'refresh') {
+  return async (args: string[], io: CliIo): Promise<ExitCode> => {
+    const { values, positionals } = parse(
+      args,
+      {
+        options: { type: 'string' },
+        watch: { type: 'boolean' },
+        interval: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      1,
+    );
+    const request = await readRequest(positionals[0]!);
+    const api = client(values, io);
+    const answer = await api.certificates(route, request, await readOptions(values.options));
+    const id = answer.body.instanceId as string;
+    if (values.json) io.out(JSON.stringify(answer.body, null, 2));
+    else io.out(`${answer.body.operation ?? route} started: ${id}\n  status: ${answer.body.statusUrl}`);
+    if (!values.watch) return EXIT.ok;
+    return follow(api, id, io, seconds(values.interval, 'interval', 5) * 1000, 0);
+  };
+}
+
 async function plan(args: string[], io: CliIo): Promise<ExitCode> {
   const { values, positionals } = parse(
     args,
@@ -371,6 +399,8 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<ExitCode>>
   ...Object.fromEntries(
     Object.keys(LIFECYCLE_ACTIONS).map((action) => [action, lifecycleCommand(action as LifecycleAction)]),
   ),
+  'rotate-certificate': certificateCommand('rotate'),
+  'refresh-certificates': certificateCommand('refresh'),
 };
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
