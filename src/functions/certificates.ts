@@ -10,16 +10,15 @@ import {
 } from '../link/certificates.js';
 import { errorBody, InvalidRequestError } from '../link/errors.js';
 import { operationNamed } from '../runbook/operations.js';
-import { buildPlan, planToJson, renderScript } from '../runbook/plan.js';
 import {
   acceptedResponse,
   checkEnvelope,
   errorResponse,
   internalError,
   invalidRequestResponse,
-  jsonResponse,
   readJsonObject,
 } from './http.js';
+import { liveFlag, planAnswer } from './plan.js';
 import { operationInput, type StartOutcome } from './start.js';
 
 /**
@@ -95,43 +94,11 @@ function certificatePlan(action: CertificateAction) {
     try {
       const body = await readJsonObject(request);
       checkEnvelope(body, ['request', 'options', 'live'], ['request']);
-      if (body.live !== undefined && typeof body.live !== 'boolean')
-        throw new InvalidRequestError([
-          { code: 'InvalidType', target: 'live', message: 'live must be true or false' },
-        ]);
+      const live = liveFlag(body);
       const parsed = parseCertificateBody(action, body.request, body.options);
       const op = operationNamed(parsed.operation);
       if (!op) return internalError(`operation ${parsed.operation} is not registered`);
-      if (!body.live) {
-        const plan = buildPlan(op, parsed.request, {}, parsed.parameters);
-        return jsonResponse(200, {
-          operation: op.name,
-          ...planToJson(plan),
-          notes: plan.notes,
-          script: renderScript(plan),
-        });
-      }
-      const client = df.getClient(context);
-      const instanceId = await client.startNew('planOperation', {
-        input: { operation: op.name, request: parsed.request, parameters: parsed.parameters },
-      });
-      const answer = await client.waitForCompletionOrCreateCheckStatusResponse(request, instanceId, {
-        timeoutInMilliseconds: 60_000,
-        retryIntervalInMilliseconds: 250,
-      });
-      if (answer.status !== 200)
-        return {
-          status: answer.status,
-          headers: Object.fromEntries(answer.headers),
-          body: await answer.text(),
-        };
-      const status = await client.getStatus(instanceId);
-      if (String(status.runtimeStatus) !== 'Completed')
-        return errorResponse(
-          502,
-          errorBody('LivePlanFailed', String(status.output ?? 'the live plan failed'), undefined, instanceId),
-        );
-      return jsonResponse(200, { live: true, operation: op.name, instanceId, ...(status.output as object) });
+      return await planAnswer(request, context, op, parsed.request, parsed.parameters, live);
     } catch (e) {
       if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
       context.error(`plan of ${action} failed: ${(e as Error).name}`);
