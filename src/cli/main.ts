@@ -284,8 +284,14 @@ function lifecycleAction(value: unknown): LifecycleAction | undefined {
   return value;
 }
 
-/** drop, failover, migrate, resolve-split-brain: the operation on the link the request describes. */
-function lifecycleCommand(action: LifecycleAction) {
+/**
+ * A verb that posts a request file and `--options` to start an operation, prints its id and status URL, and with
+ * `--watch` follows it to the end: drop, failover, migrate, resolve-split-brain, rotate-certificate, refresh-certificates.
+ */
+function requestCommand(
+  name: string,
+  send: (api: ApiClient, request: unknown, options: unknown) => Promise<{ body: Record<string, unknown> }>,
+) {
   return async (args: string[], io: CliIo): Promise<ExitCode> => {
     const { values, positionals } = parse(
       args,
@@ -299,38 +305,22 @@ function lifecycleCommand(action: LifecycleAction) {
     );
     const request = await readRequest(positionals[0]!);
     const api = client(values, io);
-    const answer = await api.lifecycle(action, request, await readOptions(values.options));
+    const answer = await send(api, request, await readOptions(values.options));
     const id = answer.body.instanceId as string;
     if (values.json) io.out(JSON.stringify(answer.body, null, 2));
-    else io.out(`${answer.body.operation ?? action} started: ${id}\n  status: ${answer.body.statusUrl}`);
+    else
+      io.out(
+        `${String(answer.body.operation ?? name)} started: ${id}\n  status: ${String(answer.body.statusUrl)}`,
+      );
     if (!values.watch) return EXIT.ok;
     return follow(api, id, io, seconds(values.interval, 'interval', 5) * 1000, 0);
   };
 }
 
-/** rotate-certificate and refresh-certificates: POST /api/certificates/{rotate|refresh}, then as any operation. */
-function certificateCommand(route: 'rotate' | 'refresh') {
-  return async (args: string[], io: CliIo): Promise<ExitCode> => {
-    const { values, positionals } = parse(
-      args,
-      {
-        options: { type: 'string' },
-        watch: { type: 'boolean' },
-        interval: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      1,
-    );
-    const request = await readRequest(positionals[0]!);
-    const api = client(values, io);
-    const answer = await api.certificates(route, request, await readOptions(values.options));
-    const id = answer.body.instanceId as string;
-    if (values.json) io.out(JSON.stringify(answer.body, null, 2));
-    else io.out(`${answer.body.operation ?? route} started: ${id}\n  status: ${answer.body.statusUrl}`);
-    if (!values.watch) return EXIT.ok;
-    return follow(api, id, io, seconds(values.interval, 'interval', 5) * 1000, 0);
-  };
-}
+const lifecycleCommand = (action: LifecycleAction) =>
+  requestCommand(action, (api, request, options) => api.lifecycle(action, request, options));
+const certificateCommand = (route: 'rotate' | 'refresh') =>
+  requestCommand(route, (api, request, options) => api.certificates(route, request, options));
 
 async function plan(args: string[], io: CliIo): Promise<ExitCode> {
   const { values, positionals } = parse(
