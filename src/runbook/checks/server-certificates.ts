@@ -1,3 +1,4 @@
+import { listTrusts } from '../steps/trust-sqlserver-certificate.js';
 import * as arm from '../../azure/arm-requests.js';
 import type { InstanceRef } from '../../azure/arm-requests.js';
 import { ArmError } from '../../azure/errors.js';
@@ -105,31 +106,6 @@ export async function readServerCertificates(
     })),
     now: new Date((clock[0]?.now as string | Date | undefined) ?? Date.now()),
   };
-}
-
-interface TrustResource {
-  name: string;
-  properties?: { publicBlob?: string; certificateName?: string };
-}
-
-/** The certificates an instance trusts (serverTrustCertificates), with their blobs normalised to hex. */
-export async function listTrusts(
-  io: Pick<StepIo, 'arm'>,
-  mi: InstanceRef,
-): Promise<Array<{ name: string; hex: string | undefined }>> {
-  const response = await io.arm.call(
-    arm.listServerTrustCertificates(mi),
-    `listing certificates trusted by ${mi.name}`,
-  );
-  return ((response.json as { value?: TrustResource[] }).value ?? []).map((t) => {
-    let hex: string | undefined;
-    try {
-      hex = t.properties?.publicBlob ? normaliseHex(t.properties.publicBlob) : undefined;
-    } catch {
-      hex = undefined;
-    }
-    return { name: t.name, hex };
-  });
 }
 
 /** Every link on an instance (all pages). */

@@ -2,12 +2,8 @@ import * as arm from '../../azure/arm-requests.js';
 import type { InstanceRef } from '../../azure/arm-requests.js';
 import * as catalog from '../../sql/catalog.js';
 import * as sql from '../../sql/statements.js';
-import {
-  listTrusts,
-  missingCertificate,
-  newCertificateName,
-  servedInstances,
-} from '../checks/server-certificates.js';
+import { missingCertificate, newCertificateName, servedInstances } from '../checks/server-certificates.js';
+import { listTrusts } from './trust-sqlserver-certificate.js';
 import { known, type LinkContext } from '../context.js';
 import { defineStep, report, type StepIo } from '../step.js';
 

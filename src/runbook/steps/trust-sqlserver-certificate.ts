@@ -1,9 +1,35 @@
 import * as arm from '../../azure/arm-requests.js';
+import type { InstanceRef } from '../../azure/arm-requests.js';
 import { normaliseHex } from '../../sql/quote.js';
 import * as sql from '../../sql/statements.js';
 import { linkContext } from '../context.js';
-import { defineStep, report } from '../step.js';
+import { defineStep, report, type StepIo } from '../step.js';
 import { exportSqlServerCertificate, readEndpointCertificate } from './export-sqlserver-certificate.js';
+
+interface TrustResource {
+  name: string;
+  properties?: { publicBlob?: string; certificateName?: string };
+}
+
+/** The certificates an instance trusts (serverTrustCertificates), with their blobs normalised to hex. */
+export async function listTrusts(
+  io: Pick<StepIo, 'arm'>,
+  mi: InstanceRef,
+): Promise<Array<{ name: string; hex: string | undefined }>> {
+  const response = await io.arm.call(
+    arm.listServerTrustCertificates(mi),
+    `listing certificates trusted by ${mi.name}`,
+  );
+  return ((response.json as { value?: TrustResource[] }).value ?? []).map((t) => {
+    let hex: string | undefined;
+    try {
+      hex = t.properties?.publicBlob ? normaliseHex(t.properties.publicBlob) : undefined;
+    } catch {
+      hex = undefined;
+    }
+    return { name: t.name, hex };
+  });
+}
 
 interface TrustObservation {
   name: string;
@@ -31,20 +57,8 @@ export const trustSqlServerCertificate = defineStep<TrustObservation>({
   }),
   async inspect(io) {
     const cert = await readEndpointCertificate(io);
-    const list = await io.arm.call(
-      this.reads!(io.link).trusted!,
-      `listing certificates trusted by ${io.link.mi.name}`,
-    );
     const ours = normaliseHex(cert.blob);
-    const trusted = (
-      (list.json as { value?: Array<{ name: string; properties?: { publicBlob?: string } }> }).value ?? []
-    ).find((t) => {
-      try {
-        return t.properties?.publicBlob !== undefined && normaliseHex(t.properties.publicBlob) === ours;
-      } catch {
-        return false;
-      }
-    });
+    const trusted = (await listTrusts(io, io.link.mi)).find((t) => t.hex === ours);
     return trusted ? { ...cert, trustedAs: trusted.name } : cert;
   },
   needed: (o) => o.trustedAs === undefined,

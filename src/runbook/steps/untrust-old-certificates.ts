@@ -3,11 +3,11 @@ import type { InstanceRef } from '../../azure/arm-requests.js';
 import { sameName } from '../../link/names.js';
 import * as catalog from '../../sql/catalog.js';
 import {
-  listTrusts,
   readServerCertificates,
   replacedCertificates,
   servedInstances,
 } from '../checks/server-certificates.js';
+import { listTrusts } from './trust-sqlserver-certificate.js';
 import { defineStep, report, StepProblem } from '../step.js';
 
 interface UntrustObservation {

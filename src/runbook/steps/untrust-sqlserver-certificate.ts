@@ -1,3 +1,4 @@
+import { listTrusts } from './trust-sqlserver-certificate.js';
 import * as arm from '../../azure/arm-requests.js';
 import { sameName } from '../../link/names.js';
 import { normaliseHex } from '../../sql/quote.js';
@@ -34,20 +35,8 @@ export const untrustSqlServerCertificate = defineStep<UntrustObservation>({
   }),
   async inspect(io) {
     const cert = await readEndpointCertificate(io);
-    const list = await io.arm.call(
-      this.reads!(io.link).trusted!,
-      `listing certificates trusted by ${io.link.mi.name}`,
-    );
     const ours = normaliseHex(cert.blob);
-    const trusted = (
-      (list.json as { value?: Array<{ name: string; properties?: { publicBlob?: string } }> }).value ?? []
-    ).find((t) => {
-      try {
-        return t.properties?.publicBlob !== undefined && normaliseHex(t.properties.publicBlob) === ours;
-      } catch {
-        return false;
-      }
-    });
+    const trusted = (await listTrusts(io, io.link.mi)).find((t) => t.hex === ours);
     const fromInstance = (await listInstanceLinks(io))
       .filter(
         (l) =>
