@@ -116,10 +116,17 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       if (state === 'current') status.current = id;
       publish();
     };
+    /** Read steps running within the current step (see below). */
+    let readsInFlight: string[] = [];
     const fail = (failure: StepFailure): never => {
       status.phase = 'failed';
       status.error = failure;
       delete status.current;
+      // read steps run within the step that failed: done unless the failure was their read
+      for (const id of readsInFlight) {
+        const read = status.steps.find((s) => s.id === id);
+        if (read && id !== failure.step) read.state = 'done';
+      }
       for (const s of status.steps) if (s.state === 'current') s.state = 'pending';
       const at =
         status.steps.find((s) => s.id === failure.step) ??
@@ -258,11 +265,20 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       const step = op.steps[at]!;
       if (!planned.has(step.id) || step.preflight) continue;
       if (!step.wait) {
+        // A read step whose output a later planned step uses is read by that step's own inspection: it runs with
+        // it (no activity of its own, no second read of the same thing).
+        const reader = op.steps.find((s) => s.uses === step && planned.has(s.id));
+        if (!step.act && reader) continue;
+        const reads = op.steps.filter((s) => step.uses === s && !s.act && planned.has(s.id)).map((s) => s.id);
         log(step.id);
+        readsInFlight = reads;
+        for (const id of reads) mark(id, 'current');
         mark(step.id, 'current');
         const result = (yield* call('runStep', step.id, wait?.lro ? { lro: wait.lro } : {})) as StepResult;
         if (result.report) reports.push(result.report);
         if (result.lro) wait = { lro: result.lro, deadline: '', interval: 0, lastProgress: '' };
+        for (const id of reads) mark(id, 'done');
+        readsInFlight = [];
         mark(step.id, 'done');
         continue;
       }

@@ -1,7 +1,7 @@
 import * as catalog from '../../sql/catalog.js';
 import * as sql from '../../sql/statements.js';
 import { known, type LinkContext } from '../context.js';
-import { defineStep, report, type StepIo } from '../step.js';
+import { defineStep, OwnedByStep, report, type StepIo } from '../step.js';
 import { exportInstanceCertificate, readInstanceCertificate } from './export-instance-certificate.js';
 
 interface ImportObservation {
@@ -34,7 +34,10 @@ export const importInstanceCertificate = defineStep<ImportObservation>({
   title: () => "Import the instance's certificate on SQL Server under the instance FQDN",
   render: (l) => batches(l),
   async inspect(io) {
-    const der = await readInstanceCertificate(io);
+    // the export step's read, done here: an error reading is that step's
+    const der = await readInstanceCertificate(io).catch((e: unknown) => {
+      throw new OwnedByStep(exportInstanceCertificate.id, e);
+    });
     const fqdn = known(io.link.fqdn);
     const held = await catalog.readCertificate(await io.sql(), fqdn);
     return held ? { fqdn, der, held: held.der } : { fqdn, der };

@@ -3,7 +3,7 @@ import type { InstanceRef } from '../../azure/arm-requests.js';
 import { normaliseHex } from '../../sql/quote.js';
 import * as sql from '../../sql/statements.js';
 import { linkContext } from '../context.js';
-import { defineStep, report, type StepIo } from '../step.js';
+import { defineStep, OwnedByStep, report, type StepIo } from '../step.js';
 import { exportSqlServerCertificate, readEndpointCertificate } from './export-sqlserver-certificate.js';
 
 interface TrustResource {
@@ -56,7 +56,10 @@ export const trustSqlServerCertificate = defineStep<TrustObservation>({
     },
   }),
   async inspect(io) {
-    const cert = await readEndpointCertificate(io);
+    // the export step's read, done here: an error reading is that step's
+    const cert = await readEndpointCertificate(io).catch((e: unknown) => {
+      throw new OwnedByStep(exportSqlServerCertificate.id, e);
+    });
     const ours = normaliseHex(cert.blob);
     const trusted = (await listTrusts(io, io.link.mi)).find((t) => t.hex === ours);
     return trusted ? { ...cert, trustedAs: trusted.name } : cert;
