@@ -296,6 +296,11 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
           interval: options.pollIntervalSeconds,
           lastProgress: '',
         };
+        // an operation this run just started is not done at once: the first look waits one interval
+        if (lro)
+          yield context.df.createTimer(
+            new Date(context.df.currentUtcDateTime.getTime() + options.pollIntervalSeconds * 1000),
+          );
       }
       const deadline = new Date(wait.deadline);
       for (let polls = 0; ; polls++) {

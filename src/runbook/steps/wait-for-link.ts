@@ -27,6 +27,8 @@ export interface LinkObservation {
   seeding?: { transferredMb: number; databaseMb: number };
   /** Seeding done and the link CONNECTED and HEALTHY on both sides. */
   healthy: boolean;
+  /** Looks since seeding finished without the link healthy yet (catching up). */
+  catchupLooks?: number;
 }
 
 /**
@@ -34,6 +36,11 @@ export interface LinkObservation {
  * (LinkInitError, LinkCreationError, …) and a failed operation.
  */
 const FAILED_STATE = /Error$|Failed$/;
+
+/** The pace of looks while the service creates the link. */
+const CREATION_LOOK_SECONDS = 15;
+/** Looks a second apart once seeding finished, before the pace slows (catch-up usually takes seconds). */
+const CLOSE_CATCHUP_LOOKS = 10;
 
 /** The leading error number or code of ARM's `mostRecentLinkError` text, for advice. */
 function errorCode(text: string | undefined): string | undefined {
@@ -110,6 +117,9 @@ export const waitForLink = defineStep<LinkObservation>({
     }
     const seeding = await catalog.readSeeding(await io.sql(), io.request.database);
     if (seeding) obs.seeding = { transferredMb: seeding.transferredMb, databaseMb: seeding.databaseMb };
+    const before = io.previous as LinkObservation | undefined;
+    if (obs.seeding && obs.seeding.transferredMb >= obs.seeding.databaseMb && obs.seeding.databaseMb > 0)
+      obs.catchupLooks = before?.catchupLooks !== undefined ? before.catchupLooks + 1 : 0;
     obs.healthy =
       obs.operation !== 'InProgress' &&
       obs.exists &&
@@ -130,22 +140,24 @@ export const waitForLink = defineStep<LinkObservation>({
     ...(o.seeding ? { transferredMb: o.seeding.transferredMb, databaseMb: o.seeding.databaseMb } : {}),
   }),
   nextLook(o, previous, seconds) {
-    // Seeding moves at a rate two looks can measure: look again when it should end, then follow the short
-    // catch-up closely. Far from the end, look at nine tenths of the estimate and estimate again (rates drift:
-    // compression, other links sharing the bandwidth).
+    // While the service creates the link (its operation runs, nothing seeds yet), look at a steady pace: creation
+    // takes from seconds to minutes, and the link is expected within five (LinkInitError otherwise).
     const now = o.seeding;
-    if (!now || now.databaseMb <= 0) return undefined;
+    if (!now || now.databaseMb <= 0) return o.operation === 'InProgress' ? CREATION_LOOK_SECONDS : undefined;
+    // Seeding moves at a rate two looks can measure: look again when it should end, then follow the catch-up
+    // closely for a few seconds, and less often after. More than six hours from the end, look at nine tenths of the estimate and
+    // estimate again (rates drift: compression, other links sharing the bandwidth).
     const then = previous?.seeding;
     const remaining = Math.max(now.databaseMb - now.transferredMb, 0);
     if (remaining === 0) {
-      const caughtUpBefore = then !== undefined && then.transferredMb >= then.databaseMb;
-      return caughtUpBefore ? Math.min(Math.max(seconds, 1) * 2, 60) : 1;
+      const catchingUp = (o.catchupLooks ?? 0) + 1;
+      return catchingUp <= CLOSE_CATCHUP_LOOKS ? 1 : Math.min(Math.max(seconds, 1) * 2, 60);
     }
     if (!then || seconds <= 0) return 2;
     const rate = (now.transferredMb - then.transferredMb) / seconds;
     if (rate <= 0) return undefined;
     const eta = remaining / rate;
-    return eta <= 3600 ? Math.ceil(eta) : Math.ceil(eta * 0.9);
+    return eta <= 6 * 3600 ? Math.ceil(eta) : Math.ceil(eta * 0.9);
   },
   overdue(o, hours) {
     const sqlError = o.sqlServerLastError;
