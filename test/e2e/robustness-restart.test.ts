@@ -343,7 +343,6 @@ describe('createLink survives its host being stopped between any two steps', () 
       it(`${variant.name}: stopped ${mode} each activity of createLink, a new host converges to the reference end state`, async () => {
         const baseline = baselines.get(variant.name);
         expect(baseline, 'the reference run must pass first').toBeDefined();
-        const total = baseline!.activities.length;
         // every step once (its first activity), and the last look of the wait
         const cuts = baseline!.activities
           .map((name, i) => ({ name, at: i + 1 }))
