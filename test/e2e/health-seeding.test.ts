@@ -20,16 +20,23 @@ beforeAll(async () => {
     d.name === 'SalesDb' ? { ...d, sizeMb: 300_000 } : d,
   );
   bed = await startBed({ spec, queues: 'azurite-memory', env: { MILINK_LINK_DEADLINE_HOURS: '144' } });
+  // the clock moves only when the test moves it: createLink runs to its wait, then time goes on in small steps
+  // until the link is seeding, and the seeding is stopped there
+  bed.host.setAutoAdvance(false);
   const posted = await bed.api('POST', '/api/links', demoRequest());
   expect(posted.status).toBe(202);
   instanceId = posted.json.instanceId;
-  // createLink runs to its wait; the clock is held there, and the seeding stopped
   await until(async () => {
+    await bed.host.idle();
     const s = (await bed.api('GET', `/api/links/${instanceId}`)).json;
-    if (s.current === 'wait-for-link' && s.progress?.replicaState) {
-      bed.host.setAutoAdvance(false);
+    if (
+      s.current === 'wait-for-link' &&
+      s.progress?.replicaState === 'Seeding' &&
+      s.progress.transferredMb > 0
+    )
       return s;
-    }
+    bed.host.advance(5_000);
+    bed.estate.advance();
     return undefined;
   }, 'createLink waiting for the link to seed');
   bed.estate.control.setTrouble({
