@@ -243,6 +243,10 @@ export const BUILT_IN_ROLES: Record<string, { name: string; scopeType: string }>
     name: 'Key Vault Secrets User',
     scopeType: 'Microsoft.KeyVault/vaults',
   },
+  'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba': {
+    name: 'Key Vault Certificate User',
+    scopeType: 'Microsoft.KeyVault/vaults',
+  },
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': {
     name: 'Key Vault Secrets Officer',
     scopeType: 'Microsoft.KeyVault/vaults',
