@@ -7,6 +7,7 @@ import { parseCertificateBody, startCertificateOperation } from './certificates.
 import { parseLinkRequest } from '../link/request.js';
 import { parseFleetRequest } from '../link/fleet.js';
 import { startFleet } from './fleets.js';
+import { TICKET_EVENT } from '../orchestrators/runner.js';
 import { startOperation } from './start.js';
 
 /**
@@ -112,6 +113,12 @@ export async function linkRequestsHandler(message: unknown, context: InvocationC
         ? `[ticket ${ticketId}] ${operation} started: ${outcome.instanceId}`
         : `[ticket ${ticketId}] ${outcome.operation} already ${outcome.runtimeStatus}: ${outcome.instanceId}; nothing started`,
     );
+    // the running operation learns of the ticket (its status lists it); a run that ends meanwhile simply does not
+    if (!outcome.started)
+      await df
+        .getClient(context)
+        .raiseEvent(outcome.instanceId, TICKET_EVENT, { ticketId })
+        .catch(() => undefined);
   } catch (e) {
     if (!(e instanceof InvalidRequestError)) throw e; // transient: the host retries, then poisons
     context.warn(`[ticket ${ticketId}] invalid message moved to link-requests-poison: ${e.message}`);

@@ -73,6 +73,9 @@ export interface OperationOutput {
 }
 
 const MAX_POLL_SECONDS = 300;
+
+/** The event a queue ticket sends to the operation already running on its link (its id joins the status). */
+export const TICKET_EVENT = 'ticket';
 /** The longest pause before a look the wait predicted (its estimate is re-made at every look). */
 const MAX_PREDICTED_SECONDS = 24 * 3600;
 
@@ -185,6 +188,25 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
       publish();
       const first = op.steps.findIndex((s) => planned.has(s.id) && !s.preflight);
       return first < 0 ? op.steps.length : first;
+    };
+
+    /**
+     * A wait's pause until the next look. A queue ticket that asks for this operation while it runs arrives as an
+     * event (TICKET_EVENT): its id joins the status's tickets, and the pause goes on to the same moment.
+     */
+    const pause = function* (until: Date): Generator<Task, void, unknown> {
+      const timer = context.df.createTimer(until);
+      for (;;) {
+        const ticket = context.df.waitForExternalEvent(TICKET_EVENT);
+        const first = (yield context.df.Task.any([timer, ticket])) as Task;
+        if (first === timer) return;
+        const id = (ticket.result as { ticketId?: unknown } | undefined)?.ticketId;
+        if (typeof id === 'string' && id !== status.ticketId && !status.tickets?.includes(id)) {
+          status.tickets = [...(status.tickets ?? []), id];
+          publish();
+          log(`ticket ${id} asked for this operation while it ran`);
+        }
+      }
     };
 
     let at = 0;
@@ -348,9 +370,7 @@ export function operationOrchestrator(op: Operation): OrchestrationHandler {
               ? options.pollIntervalSeconds
               : Math.min(wait.interval * 2, MAX_POLL_SECONDS);
         wait.lastProgress = progress;
-        yield context.df.createTimer(
-          new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())),
-        );
+        yield* pause(new Date(Math.min(now.getTime() + wait.interval * 1000, deadline.getTime())));
       }
       mark(step.id, 'done');
       status.phase = 'running';

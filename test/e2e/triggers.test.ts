@@ -285,6 +285,8 @@ describe('queue link-requests: tickets', () => {
     const status = await bed.finish(id);
     expect(status.runtimeStatus, JSON.stringify(status, null, 2)).toBe('Completed');
     expect(status.ticketId).toBe('CHG-4242');
+    // the second ticket joined the running operation: its id is in the status
+    expect(status.tickets).toEqual(['CHG-4243']);
     expect(status.output.health.healthy).toBe(true);
     const orchestrationLines = bed.logs.filter((l) => l.includes(`[createLink ${id}]`));
     expect(orchestrationLines.length).toBeGreaterThan(5);
