@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { healthReportSchema } from '../health/report.js';
+import { CERTIFICATE_ACTIONS } from '../link/certificates.js';
 import { MAX_FLEET_DATABASES } from '../link/fleet.js';
 import { LIFECYCLE_ACTIONS } from '../link/lifecycle.js';
 import { linkRequestFields, linkRequestSchema } from '../link/request.js';
@@ -330,6 +332,25 @@ const SCHEMAS = {
   FleetRequest: () => jsonSchema(fleetRequestSchema, 'input'),
   FleetAccepted: () => jsonSchema(fleetAcceptedSchema),
   FleetStatus: () => jsonSchema(fleetStatusSchema),
+  RotateCertificateRequest: () =>
+    jsonSchema(
+      z.strictObject({
+        request: linkRequestSchema.describe(
+          'a link request naming the SQL Server (and an instance it reaches)',
+        ),
+        options: CERTIFICATE_ACTIONS['rotate-certificate'].options.optional(),
+      }),
+      'input',
+    ),
+  RefreshCertificatesRequest: () =>
+    jsonSchema(
+      z.strictObject({
+        request: linkRequestSchema,
+        options: CERTIFICATE_ACTIONS['refresh-instance-certificates'].options.optional(),
+      }),
+      'input',
+    ),
+  HealthReport: () => jsonSchema(healthReportSchema),
 };
 
 const LIFECYCLE_REQUESTS = {
@@ -521,6 +542,97 @@ export function openApiDocument(): Json {
             '200': answer('The status', 'FleetStatus'),
             '400': error('The id is malformed'),
             '404': error('No fleet has this id'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/certificates/rotate': {
+        post: {
+          operationId: 'rotateCertificate',
+          summary:
+            "Rotate a SQL Server's endpoint certificate onto every instance its links reach (under the server's id)",
+          requestBody: { required: true, content: json(ref('RotateCertificateRequest')) },
+          responses: {
+            '202': answer('Started', 'Accepted', tracking),
+            '400': error('The request or an option breaks a rule; nothing started'),
+            '409': error('A rotation runs on this SQL Server'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/certificates/refresh': {
+        post: {
+          operationId: 'refreshInstanceCertificates',
+          summary:
+            'Validate, and where needed re-import, the instance certificates and roots SQL Server holds',
+          requestBody: { required: true, content: json(ref('RefreshCertificatesRequest')) },
+          responses: {
+            '202': answer('Started', 'Accepted', tracking),
+            '400': error('The request or an option breaks a rule; nothing started'),
+            '409': error('A certificate operation runs on this SQL Server'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/health': {
+        get: {
+          operationId: 'latestHealthReport',
+          summary:
+            'The latest nightly health report (docs/health.md; its JSON Schema: docs/health-report.schema.json)',
+          responses: {
+            '200': answer('The report', 'HealthReport'),
+            '404': error('No sweep has run yet'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/health/{date}': {
+        get: {
+          operationId: 'healthReportByDate',
+          summary: "A night's health report",
+          parameters: [
+            {
+              name: 'date',
+              in: 'path',
+              required: true,
+              description: 'the night, YYYY-MM-DD (UTC)',
+              schema: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' },
+            },
+          ],
+          responses: {
+            '200': answer('The report', 'HealthReport'),
+            '400': error('The date breaks the rule'),
+            '404': error('No report for that night'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/health/sweep': {
+        post: {
+          operationId: 'startHealthSweep',
+          summary: 'Run the nightly health sweep now (one sweep at a time)',
+          responses: {
+            '202': { description: 'The sweep started', content: json({ type: 'object' }) },
+            '409': error('A sweep is running'),
+            '500': error('milink could not answer'),
+          },
+        },
+        get: {
+          operationId: 'healthSweepStatus',
+          summary: "The last sweep's progress and outcome",
+          responses: {
+            '200': { description: 'The sweep', content: json({ type: 'object' }) },
+            '404': error('No sweep has run yet'),
+            '500': error('milink could not answer'),
+          },
+        },
+      },
+      '/health/dashboard': {
+        get: {
+          operationId: 'healthDashboard',
+          summary: 'The dashboard: one HTML page from the latest reports',
+          responses: {
+            '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } },
             '500': error('milink could not answer'),
           },
         },

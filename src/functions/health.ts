@@ -77,15 +77,12 @@ async function postSweep(request: HttpRequest, context: InvocationContext): Prom
           outcome.instanceId,
         ),
       );
-    const urls = client.createHttpManagementPayload(outcome.instanceId) as unknown as Record<string, string>;
+    // milink's own status URL: never the durable extension's management URLs, which carry its system key
+    const statusUrl = `${new URL(request.url).origin}/api/health/sweep`;
     return jsonResponse(
       202,
-      {
-        instanceId: outcome.instanceId,
-        statusUrl: `${new URL(request.url).origin}/api/health/sweep`,
-        management: urls,
-      },
-      { location: urls.statusQueryGetUri ?? '' },
+      { instanceId: outcome.instanceId, statusUrl },
+      { location: statusUrl, 'retry-after': '10' },
     );
   } catch (e) {
     context.error(`POST /api/health/sweep failed: ${(e as Error).message}`);

@@ -117,4 +117,14 @@ describe('alerts from one night to the next', () => {
     const status = await bed.api('GET', '/api/health/sweep');
     for (const text of [bed.logs.join('\n'), nights.text, status.text]) expect(text).not.toContain(TOKEN);
   });
+
+  it('a sweep asked for over HTTP answers with milink\u2019s own status URL, never the extension\u2019s system-key URLs', async () => {
+    const started = await bed.api('POST', '/api/health/sweep');
+    expect([202, 409]).toContain(started.status);
+    expect(started.text).not.toMatch(/code=|systemKey|runtime\/webhooks/i);
+    if (started.status === 202) {
+      expect(started.json.statusUrl).toMatch(/\/api\/health\/sweep$/);
+      await bed.host.idle();
+    }
+  });
 });
