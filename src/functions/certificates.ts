@@ -19,7 +19,7 @@ import {
   readJsonObject,
 } from './http.js';
 import { liveFlag, planAnswer } from './plan.js';
-import { operationInput, type StartOutcome } from './start.js';
+import { operationInput, startUnder, type StartOutcome } from './start.js';
 
 /**
  * A SQL Server's certificates over HTTP: `POST /api/certificates/rotate` (rotateCertificate) and
@@ -28,34 +28,14 @@ import { operationInput, type StartOutcome } from './start.js';
  * while one runs), and `…/plan` with the same body (and `"live": true`) returns its plan and reviewable script.
  */
 
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
-
 /** Starts a certificate operation under its SQL Server's id; a running one is reported, not started again. */
-export async function startCertificateOperation(
+export function startCertificateOperation(
   client: df.DurableClient,
   parsed: CertificateRequest,
   ticketId?: string,
 ): Promise<StartOutcome> {
-  const instanceId = serverInstanceId(parsed.request);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.startNew(parsed.operation, {
-        instanceId,
-        input: operationInput(parsed.operation, parsed.request, ticketId, parsed.parameters),
-      });
-      return { started: true, instanceId };
-    } catch (e) {
-      const existing = await client.getStatus(instanceId).catch(() => undefined);
-      if (existing && ACTIVE.has(String(existing.runtimeStatus)))
-        return {
-          started: false,
-          instanceId,
-          runtimeStatus: String(existing.runtimeStatus),
-          operation: existing.name ?? parsed.operation,
-        };
-      if (!existing?.runtimeStatus || attempt >= 3) throw e;
-    }
-  }
+  const input = operationInput(parsed.operation, parsed.request, ticketId, parsed.parameters);
+  return startUnder(client, serverInstanceId(parsed.request), parsed.operation, input);
 }
 
 export function parseCertificateBody(action: CertificateAction, request: unknown, options: unknown) {

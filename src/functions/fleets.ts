@@ -14,7 +14,7 @@ import {
   jsonResponse,
   readJsonObject,
 } from './http.js';
-import { operationInput } from './start.js';
+import { operationInput, startUnder, type StartOutcome } from './start.js';
 
 /**
  * Fleets: `POST /api/fleets` with a link request whose `database` is `databases` (or `{ "batch": [ … ] }` of such
@@ -48,23 +48,13 @@ export function fleetInput(pairs: FleetPair[], ticketId?: string): FleetInput {
   };
 }
 
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
-
 /** Starts a fleet under its id; a fleet that runs already is named instead. */
-export async function startFleet(
+export function startFleet(
   client: df.DurableClient,
   pairs: FleetPair[],
   ticketId?: string,
-): Promise<{ started: boolean; instanceId: string }> {
-  const instanceId = fleetInstanceId(pairs);
-  try {
-    await client.startNew('createFleet', { instanceId, input: fleetInput(pairs, ticketId) });
-    return { started: true, instanceId };
-  } catch (e) {
-    const existing = await client.getStatus(instanceId).catch(() => undefined);
-    if (existing && ACTIVE.has(String(existing.runtimeStatus))) return { started: false, instanceId };
-    throw e;
-  }
+): Promise<StartOutcome> {
+  return startUnder(client, fleetInstanceId(pairs), 'createFleet', fleetInput(pairs, ticketId));
 }
 
 export async function postFleet(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

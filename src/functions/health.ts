@@ -16,9 +16,9 @@ import { inventoryStores } from '../activities/inventory.js';
 import { errorBody } from '../link/errors.js';
 import { HEALTH_SWEEP, HEALTH_SWEEP_ID, type HealthSweepInput } from '../orchestrators/healthSweep.js';
 import { errorResponse, internalError, jsonResponse } from './http.js';
+import { startUnder, type StartOutcome } from './start.js';
 
 const DEFAULT_SCHEDULE = '0 0 2 * * *';
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 /** The timer's schedule, read when the app registers its functions (settings are validated when a sweep starts). */
 function schedule(): string {
@@ -26,32 +26,18 @@ function schedule(): string {
   return value ? value : DEFAULT_SCHEDULE;
 }
 
-type SweepStart =
-  { started: true; instanceId: string } | { started: false; instanceId: string; runtimeStatus: string };
-
 /** Starts the sweep under its one id; a sweep already running is not started twice. */
-export async function startSweep(
+export function startSweep(
   client: df.DurableClient,
   trigger: HealthSweepInput['trigger'],
-): Promise<SweepStart> {
+): Promise<StartOutcome> {
   const s = settings();
   const input: HealthSweepInput = {
     concurrency: s.MILINK_HEALTH_CONCURRENCY,
     trigger,
     webhook: !!s.MILINK_ALERT_WEBHOOK_URL,
   };
-  const existing = await client.getStatus(HEALTH_SWEEP_ID).catch(() => undefined);
-  if (existing && ACTIVE.has(String(existing.runtimeStatus)))
-    return { started: false, instanceId: HEALTH_SWEEP_ID, runtimeStatus: String(existing.runtimeStatus) };
-  try {
-    await client.startNew(HEALTH_SWEEP, { instanceId: HEALTH_SWEEP_ID, input });
-  } catch (e) {
-    const now = await client.getStatus(HEALTH_SWEEP_ID).catch(() => undefined);
-    if (now && ACTIVE.has(String(now.runtimeStatus)))
-      return { started: false, instanceId: HEALTH_SWEEP_ID, runtimeStatus: String(now.runtimeStatus) };
-    throw e;
-  }
-  return { started: true, instanceId: HEALTH_SWEEP_ID };
+  return startUnder(client, HEALTH_SWEEP_ID, HEALTH_SWEEP, input);
 }
 
 export async function healthTimer(_timer: Timer, context: InvocationContext): Promise<void> {

@@ -12,7 +12,7 @@ import {
   readJsonObject,
 } from './http.js';
 import { liveFlag, planAnswer } from './plan.js';
-import { startOperation } from './start.js';
+import { ACTIVE, startOperation } from './start.js';
 
 /**
  * The operations on an existing link, over HTTP: `POST /api/links/{drop|failover|resolve-split-brain|migrate}` with
@@ -24,7 +24,6 @@ import { startOperation } from './start.js';
 /** "Fail over link": at most 8 databases fail over per instance at a time. */
 export const FAILOVERS_PER_INSTANCE = 8;
 const FAILING_OVER = new Set(['failoverLink', 'migrateLink']);
-const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew'] as df.OrchestrationRuntimeStatus[];
 
 /** Failovers (and migrations) running on an instance now, by their orchestration ids (one per link). */
 export async function failoversRunning(
@@ -35,7 +34,7 @@ export async function failoversRunning(
   const ours = (id: string) =>
     id.startsWith(`link-${instanceName.toLowerCase()}-`) &&
     /^[0-9a-f]{12}$/.test(id.slice(`link-${instanceName}-`.length));
-  const running = await client.getStatusBy({ runtimeStatus: ACTIVE });
+  const running = await client.getStatusBy({ runtimeStatus: [...ACTIVE] as df.OrchestrationRuntimeStatus[] });
   return running.filter((s) => FAILING_OVER.has(s.name) && ours(s.instanceId)).map((s) => s.instanceId);
 }
 

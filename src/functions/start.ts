@@ -34,31 +34,28 @@ export function instanceIdFor(request: LinkRequest): string {
   return linkInstanceId(request.managedInstance.name, resolveNames(request, {}).link);
 }
 
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
+/** Runtime statuses of an orchestration that still runs. */
+export const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 export type StartOutcome =
   | { started: true; instanceId: string }
   | { started: false; instanceId: string; runtimeStatus: string; operation: string };
 
 /**
- * Starts an operation under its link's id. The start itself is the test (the backend refuses a second running
- * instance of one id), so two requests at once cannot both start: the one refused is told which one runs.
+ * Starts an orchestration under an id its caller derives (a link, a SQL Server, a fleet). The start itself is the
+ * test (the backend refuses a second running instance of one id), so two requests at once cannot both start: the
+ * one refused is told which one runs. A refusal whose running instance ended before its status was read is tried
+ * again (a few times at most).
  */
-export async function startOperation(
+export async function startUnder(
   client: df.DurableClient,
-  operation: string,
-  request: LinkRequest,
-  ticketId?: string,
-  parameters?: Record<string, unknown>,
+  instanceId: string,
+  name: string,
+  input: unknown,
 ): Promise<StartOutcome> {
-  const instanceId = instanceIdFor(request);
-  // a refusal whose running instance ended before its status was read is tried again (a few times at most)
   for (let attempt = 1; ; attempt++) {
     try {
-      await client.startNew(operation, {
-        instanceId,
-        input: operationInput(operation, request, ticketId, parameters),
-      });
+      await client.startNew(name, { instanceId, input });
       return { started: true, instanceId };
     } catch (e) {
       const existing = await client.getStatus(instanceId).catch(() => undefined);
@@ -67,9 +64,25 @@ export async function startOperation(
           started: false,
           instanceId,
           runtimeStatus: String(existing.runtimeStatus),
-          operation: existing.name ?? operation,
+          operation: existing.name ?? name,
         };
       if (!existing?.runtimeStatus || attempt >= 3) throw e;
     }
   }
+}
+
+/** Starts an operation under its link's id (one operation per link at a time). */
+export function startOperation(
+  client: df.DurableClient,
+  operation: string,
+  request: LinkRequest,
+  ticketId?: string,
+  parameters?: Record<string, unknown>,
+): Promise<StartOutcome> {
+  return startUnder(
+    client,
+    instanceIdFor(request),
+    operation,
+    operationInput(operation, request, ticketId, parameters),
+  );
 }
