@@ -57,19 +57,24 @@ export const instanceChecks = defineCheck({
   },
 });
 
+/** milink's login must be a sysadmin on SQL Server (every operation's preflight asks). */
+export function requireSysadmin(io: PreflightIo, info: catalog.ServerInfo): void {
+  if (!info.isSysadmin)
+    io.fail(
+      'sysadmin',
+      'sqlserver',
+      `login ${io.request.sqlServer.login} is not a member of sysadmin`,
+      'milink needs a sysadmin login (see docs/deploy.md)',
+    );
+}
+
 export const sqlServerChecks = defineCheck({
   id: 'sqlserver',
   async run(io) {
     const info = await io.server();
     if (!info) return;
     const r = io.request;
-    if (!info.isSysadmin)
-      io.fail(
-        'sysadmin',
-        'sqlserver',
-        `login ${r.sqlServer.login} is not a member of sysadmin`,
-        'milink needs a sysadmin login (see docs/deploy.md)',
-      );
+    requireSysadmin(io, info);
     const min = info.year !== undefined ? MIN_BUILD[info.year] : undefined;
     if (!min)
       io.fail(

@@ -5,6 +5,7 @@ import type { PreflightProblem } from '../../link/status.js';
 import * as catalog from '../../sql/catalog.js';
 import { SqlStepError } from '../../sql/session.js';
 import { defineCheck, type PreflightIo } from '../preflight.js';
+import { requireSysadmin } from './create-link.js';
 import { failoverParameters } from '../steps/failover-path.js';
 import {
   primaryOf,
@@ -106,13 +107,7 @@ export const reachableCheck = defineCheck({
     }
     const info = await io.server();
     if (!info) return;
-    if (!info.isSysadmin)
-      io.fail(
-        'sysadmin',
-        'sqlserver',
-        `login ${io.request.sqlServer.login} is not a member of sysadmin`,
-        'milink needs a sysadmin login (see docs/deploy.md)',
-      );
+    requireSysadmin(io, info);
     io.facts.endpoint = await catalog.readEndpoint(await io.sql());
   },
 });

@@ -1,4 +1,3 @@
-import { listTrusts } from '../steps/trust-sqlserver-certificate.js';
 import * as arm from '../../azure/arm-requests.js';
 import type { InstanceRef } from '../../azure/arm-requests.js';
 import { ArmError } from '../../azure/errors.js';
@@ -9,6 +8,8 @@ import { normaliseHex, type SqlText } from '../../sql/quote.js';
 import type { SqlSession } from '../../sql/session.js';
 import * as sql from '../../sql/statements.js';
 import type { LinkContext } from '../context.js';
+import { listTrusts } from '../steps/trust-sqlserver-certificate.js';
+import { requireSysadmin } from './create-link.js';
 import { defineCheck, type PreflightIo } from '../preflight.js';
 import { StepProblem, type StepIo } from '../step.js';
 
@@ -260,13 +261,7 @@ export const certificateRotationCheck = defineCheck({
   async run(io) {
     const info = await io.server();
     if (!info) return;
-    if (!info.isSysadmin)
-      io.fail(
-        'sysadmin',
-        'sqlserver',
-        `login ${io.request.sqlServer.login} is not a member of sysadmin`,
-        'milink needs a sysadmin login',
-      );
+    requireSysadmin(io, info);
     const session = await io.sql();
     const endpoint = await catalog.readEndpoint(session);
     if (!endpoint?.certificateName) {

@@ -3,13 +3,12 @@ import type { InstanceRef } from '../../azure/arm-requests.js';
 import * as catalog from '../../sql/catalog.js';
 import { normaliseHex } from '../../sql/quote.js';
 import { ROOT_CERTIFICATES } from '../../sql/roots.js';
-import { SqlStepError } from '../../sql/session.js';
 import * as sql from '../../sql/statements.js';
 import type { ServedInstance } from '../checks/server-certificates.js';
 import { readServerCertificates, servedInstances } from '../checks/server-certificates.js';
 import type { LinkContext } from '../context.js';
 import { defineStep, report, StepProblem, type StepIo } from '../step.js';
-import { CHAIN_INVALID_ERRORS } from './validate-instance-certificate.js';
+import { chainError } from './validate-instance-certificate.js';
 
 type Chain = { valid: true } | { valid: false; number: number; message: string; advice: string };
 
@@ -28,21 +27,10 @@ const fqdnOf = (l: LinkContext, mi: InstanceRef): string =>
   (mi as Partial<ServedInstance>).fqdn ??
   (typeof l.fqdn === 'string' ? l.fqdn : sql.variables.instanceFqdn.reference);
 
-/** `sp_validate_certificate_ca_chain` on the certificate named as the FQDN: valid, or SQL Server's chain error. */
+/** The chain of the certificate named as the FQDN: valid, or SQL Server's chain error. */
 async function validate(io: StepIo, fqdn: string): Promise<Chain> {
-  try {
-    await io.run(sql.validateCertificateChain(fqdn));
-    return { valid: true };
-  } catch (e) {
-    if (
-      e instanceof SqlStepError &&
-      !e.transient &&
-      e.number !== undefined &&
-      CHAIN_INVALID_ERRORS.has(e.number)
-    )
-      return { valid: false, number: e.number, message: e.message, advice: e.advice };
-    throw e;
-  }
+  const e = await chainError(io, fqdn);
+  return e ? { valid: false, number: e.number!, message: e.message, advice: e.advice } : { valid: true };
 }
 
 async function instanceCertificate(io: StepIo, mi: InstanceRef): Promise<Buffer> {

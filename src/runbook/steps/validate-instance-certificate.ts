@@ -11,13 +11,14 @@ import { reimportInstanceCertificate } from './import-instance-certificate.js';
  */
 export const CHAIN_INVALID_ERRORS: ReadonlySet<number> = new Set([15299]);
 
-type Validation = { fqdn: string; valid: true } | { fqdn: string; valid: false; error: SqlStepError };
-
-async function validate(io: StepIo): Promise<Validation> {
-  const fqdn = known(io.link.fqdn);
+/**
+ * `sp_validate_certificate_ca_chain` on the certificate named as an instance's FQDN: undefined when the chain
+ * validates, SQL Server's chain error when it does not; any other error (a dropped connection) is thrown.
+ */
+export async function chainError(io: StepIo, fqdn: string): Promise<SqlStepError | undefined> {
   try {
-    await io.run(validateInstanceCertificate.render(io.link).tsql!.validate!);
-    return { fqdn, valid: true };
+    await io.run(sql.validateCertificateChain(fqdn));
+    return undefined;
   } catch (e) {
     if (
       e instanceof SqlStepError &&
@@ -25,9 +26,17 @@ async function validate(io: StepIo): Promise<Validation> {
       e.number !== undefined &&
       CHAIN_INVALID_ERRORS.has(e.number)
     )
-      return { fqdn, valid: false, error: e };
+      return e;
     throw e;
   }
+}
+
+type Validation = { fqdn: string; valid: true } | { fqdn: string; valid: false; error: SqlStepError };
+
+async function validate(io: StepIo): Promise<Validation> {
+  const fqdn = known(io.link.fqdn);
+  const error = await chainError(io, fqdn);
+  return error ? { fqdn, valid: false, error } : { fqdn, valid: true };
 }
 
 /** validate-instance-certificate: `sp_validate_certificate_ca_chain`; on a failed chain, re-import and validate again. */
