@@ -8,18 +8,11 @@ import {
   type CertificateAction,
   type CertificateRequest,
 } from '../link/certificates.js';
-import { errorBody, InvalidRequestError } from '../link/errors.js';
+import { InvalidRequestError } from '../link/errors.js';
 import { operationNamed } from '../runbook/operations.js';
-import {
-  acceptedResponse,
-  checkEnvelope,
-  errorResponse,
-  internalError,
-  invalidRequestResponse,
-  readJsonObject,
-} from './http.js';
+import { checkEnvelope, internalError, invalidRequestResponse, readJsonObject } from './http.js';
 import { liveFlag, planAnswer } from './plan.js';
-import { operationInput, startUnder, type StartOutcome } from './start.js';
+import { operationInput, startAnswer, startUnder, type StartOutcome } from './start.js';
 
 /**
  * A SQL Server's certificates over HTTP: `POST /api/certificates/rotate` (rotateCertificate) and
@@ -49,18 +42,8 @@ function certificateStart(action: CertificateAction) {
       checkEnvelope(body, ['request', 'options'], ['request']);
       const parsed = parseCertificateBody(action, body.request, body.options);
       const outcome = await startCertificateOperation(df.getClient(context), parsed);
-      if (!outcome.started)
-        return errorResponse(
-          409,
-          errorBody(
-            'ServerOperationInProgress',
-            `${outcome.operation} for SQL Server ${parsed.request.sqlServer.host} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
-            undefined,
-            outcome.instanceId,
-          ),
-        );
-      context.log(`${parsed.operation} started: ${outcome.instanceId}`);
-      return acceptedResponse(request, outcome.instanceId, { operation: parsed.operation });
+      const about = `for SQL Server ${parsed.request.sqlServer.host}`;
+      return startAnswer(request, context, parsed.operation, outcome, 'ServerOperationInProgress', about);
     } catch (e) {
       if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
       context.error(`POST /api/certificates/${action} failed: ${(e as Error).name}: ${(e as Error).message}`);

@@ -4,7 +4,6 @@ import { errorBody, InvalidRequestError } from '../link/errors.js';
 import { LIFECYCLE_ACTIONS, parseLifecycleRequest, type LifecycleAction } from '../link/lifecycle.js';
 import { operationNamed } from '../runbook/operations.js';
 import {
-  acceptedResponse,
   checkEnvelope,
   errorResponse,
   internalError,
@@ -12,7 +11,7 @@ import {
   readJsonObject,
 } from './http.js';
 import { liveFlag, planAnswer } from './plan.js';
-import { ACTIVE, startOperation } from './start.js';
+import { ACTIVE, startAnswer, startOperation } from './start.js';
 
 /**
  * The operations on an existing link, over HTTP: `POST /api/links/{drop|failover|resolve-split-brain|migrate}` with
@@ -64,18 +63,8 @@ function lifecycleStart(action: LifecycleAction) {
         undefined,
         parsed.parameters,
       );
-      if (!outcome.started)
-        return errorResponse(
-          409,
-          errorBody(
-            'LinkOperationInProgress',
-            `${outcome.operation} for this link on ${parsed.request.managedInstance.name} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
-            undefined,
-            outcome.instanceId,
-          ),
-        );
-      context.log(`${parsed.operation} started: ${outcome.instanceId}`);
-      return acceptedResponse(request, outcome.instanceId, { operation: parsed.operation });
+      const about = `for this link on ${parsed.request.managedInstance.name}`;
+      return startAnswer(request, context, parsed.operation, outcome, 'LinkOperationInProgress', about);
     } catch (e) {
       if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
       context.error(`POST /api/links/${action} failed: ${(e as Error).name}: ${(e as Error).message}`);

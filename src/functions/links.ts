@@ -1,14 +1,12 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { errorBody, InvalidRequestError } from '../link/errors.js';
+import { InvalidRequestError } from '../link/errors.js';
 import { hasControlCharacter, parseLinkRequest } from '../link/request.js';
 import type { OperationStatus } from '../link/status.js';
 import { OPERATIONS } from '../runbook/operations.js';
 import { RUNTIME_STATUSES, type operationSummarySchema } from './api-schema.js';
-import { startOperation } from './start.js';
+import { startAnswer, startOperation } from './start.js';
 import {
-  acceptedResponse,
-  errorResponse,
   instanceIdParam,
   internalError,
   invalidRequestResponse,
@@ -46,18 +44,8 @@ export async function postLink(request: HttpRequest, context: InvocationContext)
     const linkRequest = parseLinkRequest(body, new Date());
     const client = df.getClient(context);
     const outcome = await startOperation(client, 'createLink', linkRequest);
-    if (!outcome.started)
-      return errorResponse(
-        409,
-        errorBody(
-          'LinkOperationInProgress',
-          `${outcome.operation} for this link on ${linkRequest.managedInstance.name} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
-          undefined,
-          outcome.instanceId,
-        ),
-      );
-    context.log(`createLink started: ${outcome.instanceId}`);
-    return acceptedResponse(request, outcome.instanceId, { operation: 'createLink' });
+    const about = `for this link on ${linkRequest.managedInstance.name}`;
+    return startAnswer(request, context, 'createLink', outcome, 'LinkOperationInProgress', about);
   } catch (e) {
     if (e instanceof InvalidRequestError) return invalidRequestResponse(e);
     context.error(`POST /api/links failed: ${(e as Error).name}: ${(e as Error).message}`);

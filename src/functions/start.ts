@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type * as df from 'durable-functions';
 import { settings } from '../config.js';
 import { resolveNames } from '../link/names.js';
 import type { LinkRequest } from '../link/request.js';
 import { linkInstanceId } from '../link/status.js';
 import type { OperationInput } from '../orchestrators/runner.js';
+import { errorBody } from '../link/errors.js';
+import { acceptedResponse, errorResponse } from './http.js';
 
 /** The orchestration input for a validated request; settings are read here, never in the orchestrator. */
 export function operationInput(
@@ -85,4 +88,31 @@ export function startOperation(
     operation,
     operationInput(operation, request, ticketId, parameters),
   );
+}
+
+/**
+ * The answer to a request that started (or found running) an operation: 202 with milink's own status URL, or 409
+ * naming the operation that runs under the id (`code`; `about` says what the id is about, e.g. "for this link on
+ * mi-prod").
+ */
+export function startAnswer(
+  request: HttpRequest,
+  context: InvocationContext,
+  operation: string,
+  outcome: StartOutcome,
+  code: string,
+  about: string,
+): HttpResponseInit {
+  if (!outcome.started)
+    return errorResponse(
+      409,
+      errorBody(
+        code,
+        `${outcome.operation} ${about} is ${outcome.runtimeStatus}: ${outcome.instanceId}`,
+        undefined,
+        outcome.instanceId,
+      ),
+    );
+  context.log(`${operation} started: ${outcome.instanceId}`);
+  return acceptedResponse(request, outcome.instanceId, { operation });
 }
