@@ -6,10 +6,8 @@
  * N never acts) or "after N" (it did its work and the host died before its completion was recorded). Every cut
  * rotates the same SQL Server again, to a certificate of its own.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadApp, type Registration } from '../../local/host/capture.js';
-import { repoRoot } from '../helpers/runbook.js';
+import { activityGate, passThrough } from './activity-gate.js';
 import { changesIn } from './harness.js';
 import {
   certificateBed,
@@ -20,29 +18,19 @@ import {
   type CertificateBed,
 } from './certificates-bed.js';
 
-type Gate = (name: string, run: () => Promise<unknown>) => Promise<unknown>;
-const passThrough: Gate = (_name, run) => run();
-let gate: Gate = passThrough;
-let wrapped: Array<{ reg: Registration; original: Registration['handler'] }> = [];
+const gates = activityGate();
 let bed: CertificateBed;
 
 /** The inventory's activity after every operation (another feature's): not cut here. */
 const INVENTORY = new Set(['record', 'recordInventory']);
 
 beforeAll(async () => {
-  const regs = await loadApp(join(repoRoot, 'src/index.ts'));
-  for (const reg of regs.filter((r) => r.kind === 'activity')) {
-    const original = reg.handler;
-    wrapped.push({ reg, original });
-    reg.handler = (input, context) =>
-      gate((input as { step?: string }).step ?? reg.name, () => Promise.resolve(original(input, context)));
-  }
+  await gates.install();
   bed = await certificateBed();
 }, 240_000);
 
 afterAll(async () => {
-  for (const { reg, original } of wrapped) reg.handler = original;
-  wrapped = [];
+  gates.restore();
   await bed?.close();
   const { closeAllSessions } = await import('../../src/activities/io.js');
   await closeAllSessions();
@@ -80,7 +68,7 @@ async function rotate(at: number, mode: 'before' | 'after', activities?: string[
   const postAnswered = new Promise<void>((r) => (answered = r));
   let cut!: () => void;
   const wasCut = new Promise<void>((r) => (cut = r));
-  gate = async (step, run) => {
+  gates.current = async (step, run) => {
     if (INVENTORY.has(step)) return run();
     activities?.push(step);
     count++;
@@ -110,13 +98,13 @@ async function rotate(at: number, mode: 'before' | 'after', activities?: string[
     if (at > 0) {
       await wasCut;
       await killed;
-      gate = passThrough;
+      gates.current = passThrough;
       host = await bed.host(first.dir);
     }
     status = await host.finish(posted.json.instanceId, 120_000);
     await host.close();
   } finally {
-    gate = passThrough;
+    gates.current = passThrough;
     bed.watching = false;
   }
   const end: RotationEnd = {

@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadApp, type Registration } from '../../local/host/capture.js';
+import { activityGate, passThrough } from './activity-gate.js';
 import { VirtualClock } from '../../local/sim/clock.js';
 import { startEstate, type RunningEstate } from '../../local/sim/estate/estate.js';
-import { repoRoot } from '../helpers/runbook.js';
 import { changesIn, demoRequest, demoSpec, startHostOn, type Bed } from './harness.js';
 
 const dirs: string[] = [];
@@ -23,24 +22,14 @@ const tempDir = () => {
   return d;
 };
 
-type Gate = (name: string, run: () => Promise<unknown>) => Promise<unknown>;
-const passThrough: Gate = (_name, run) => run();
-let gate: Gate = passThrough;
-let wrapped: Array<{ reg: Registration; original: Registration['handler'] }> = [];
+const gates = activityGate();
 
 beforeAll(async () => {
-  const regs = await loadApp(join(repoRoot, 'src/index.ts'));
-  for (const reg of regs.filter((r) => r.kind === 'activity')) {
-    const original = reg.handler;
-    wrapped.push({ reg, original });
-    reg.handler = (input, context) =>
-      gate((input as { step?: string }).step ?? reg.name, () => Promise.resolve(original(input, context)));
-  }
+  await gates.install();
 });
 
 afterAll(async () => {
-  for (const { reg, original } of wrapped) reg.handler = original;
-  wrapped = [];
+  gates.restore();
   await Promise.allSettled(hosts.map((h) => h.close()));
   await Promise.allSettled(estates.map((e) => e.close()));
   const { closeAllSessions } = await import('../../src/activities/io.js');
@@ -112,7 +101,7 @@ async function runWithCut(
   const postAnswered = new Promise<void>((r) => (answered = r));
   const stop = () => postAnswered.then(() => first.close());
   const cut = new Promise<void>((resolve) => {
-    gate = async (step, run) => {
+    gates.current = async (step, run) => {
       if (INVENTORY.has(step)) return run();
       count++;
       if (count !== at) return run();
@@ -134,7 +123,7 @@ async function runWithCut(
   expect(posted.status, posted.text).toBe(202);
   await cut;
   await killed;
-  gate = passThrough;
+  gates.current = passThrough;
   const second = await startHostOn(estate, { clock, dir });
   hosts.push(second);
   const status = await second.finish(posted.json.instanceId);
@@ -151,7 +140,7 @@ async function uninterrupted(
   const { estate, clock, journalFrom } = await linkedEstate();
   prepare?.(estate, clock);
   const activities: string[] = [];
-  gate = (name, run) => {
+  gates.current = (name, run) => {
     if (!INVENTORY.has(name)) activities.push(name);
     return run();
   };
@@ -164,7 +153,7 @@ async function uninterrupted(
     expect(status.runtimeStatus, JSON.stringify(status.error ?? status.failures)).toBe('Completed');
     await bed.close();
   } finally {
-    gate = passThrough;
+    gates.current = passThrough;
   }
   return { estate, journalFrom, activities };
 }

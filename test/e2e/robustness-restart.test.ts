@@ -22,13 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadApp, type Registration } from '../../local/host/capture.js';
 import { FAST_RETRY_SETTINGS, milinkSettingsFor } from '../../local/host/milink-settings.js';
 import { RealClock, VirtualClock } from '../../local/sim/clock.js';
 import { startEstate, type EstateSpec, type RunningEstate } from '../../local/sim/estate/estate.js';
 import type { JournalEntry } from '../../local/sim/sqlserver/server.js';
 import { repoRoot } from '../helpers/runbook.js';
 import { tokenize } from '../helpers/tsql-tokens.js';
+import { activityGate, passThrough } from './activity-gate.js';
 import { demoRequest, demoSpec, startHostOn, type Bed } from './harness.js';
 
 const dirs: string[] = [];
@@ -43,25 +43,12 @@ const tempDir = () => {
 
 // ---------------------------------------------------------------- the crash points
 
-type Gate = (name: string, run: () => Promise<unknown>) => Promise<unknown>;
-const passThrough: Gate = (_name, run) => run();
-let gate: Gate = passThrough;
-let wrapped: Array<{ reg: Registration; original: Registration['handler'] }> = [];
+const gates = activityGate();
 
-beforeAll(async () => {
-  const regs = await loadApp(join(repoRoot, 'src/index.ts'));
-  for (const reg of regs.filter((r) => r.kind === 'activity')) {
-    const original = reg.handler;
-    wrapped.push({ reg, original });
-    // runStep runs any runbook step: the gate names the step it runs
-    reg.handler = (input, context) =>
-      gate((input as { step?: string }).step ?? reg.name, () => Promise.resolve(original(input, context)));
-  }
-});
+beforeAll(() => gates.install());
 
 afterAll(async () => {
-  for (const { reg, original } of wrapped) reg.handler = original;
-  wrapped = [];
+  gates.restore();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.allSettled(hosts.map((h) => h.close()));
   await Promise.allSettled(estates.map((e) => e.close()));
@@ -211,7 +198,7 @@ async function uninterrupted(
 ): Promise<{ activities: string[]; state: EndState; output: any }> {
   const { estate, clock } = await freshEstate(variant);
   const activities: string[] = [];
-  gate = (name, run) => {
+  gates.current = (name, run) => {
     activities.push(name);
     return run();
   };
@@ -226,7 +213,7 @@ async function uninterrupted(
     await estate.close();
     return { activities, state, output: status.output };
   } finally {
-    gate = passThrough;
+    gates.current = passThrough;
   }
 }
 
@@ -244,7 +231,7 @@ async function runWithCut(variant: Variant, at: number, mode: CutMode) {
   const postAnswered = new Promise<void>((r) => (answered = r));
   const stop = () => postAnswered.then(() => first.close());
   const cut = new Promise<void>((resolve) => {
-    gate = async (name, run) => {
+    gates.current = async (name, run) => {
       count++;
       if (count === at) {
         cutName = name;
@@ -276,7 +263,7 @@ async function runWithCut(variant: Variant, at: number, mode: CutMode) {
   await killed;
   // the restarted host: every activity it runs, by the step it runs
   const rerun: string[] = [];
-  gate = (name, run) => {
+  gates.current = (name, run) => {
     rerun.push(name);
     return run();
   };
@@ -286,7 +273,7 @@ async function runWithCut(variant: Variant, at: number, mode: CutMode) {
   await second.close();
   const state = endState(estate);
   await estate.close();
-  gate = passThrough;
+  gates.current = passThrough;
   return { status, state, cutName, reran: second.host.stats.activityRuns, rerun, before };
 }
 
