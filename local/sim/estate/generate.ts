@@ -155,7 +155,8 @@ export function expandGeneratedSpec(input: GeneratedEstateSpec): GeneratedEstate
   return { spec, links: g.linkState === 'none' ? [] : planned };
 }
 
-function replica(
+/** An availability replica as SQL Server records it, the local one primary and connected (overrides on top). */
+export function replica(
   over: Partial<SimReplica> & Pick<SimReplica, 'replicaServerName' | 'endpointUrl' | 'isLocal'>,
 ): SimReplica {
   return {

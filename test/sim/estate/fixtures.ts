@@ -8,6 +8,7 @@ import { parseCertificateDer } from '../../../local/sim/azure/pki.js';
 import type { SimReplica, SimServerState } from '../../../local/sim/sqlserver/model.js';
 import { createServerCertificate, importCertificate } from '../../../local/sim/sqlserver/state.js';
 import type { SqlServerEntry } from '../../../local/sim/estate/truth.js';
+import { replica as simReplica } from '../../../local/sim/estate/generate.js';
 import { ROOT_CERTIFICATES } from '../../../src/sql/roots.js';
 import { hasReference, runbookText } from '../../helpers/runbook.js';
 
@@ -54,20 +55,11 @@ export interface RunbookNames {
   instanceListenerUrl?: string;
 }
 
+/** A replica as the runbook's T-SQL makes it (SESSION_TIMEOUT = 20). */
 function replica(
   over: Partial<SimReplica> & Pick<SimReplica, 'replicaServerName' | 'endpointUrl' | 'isLocal'>,
 ): SimReplica {
-  return {
-    replicaId: randomUUID().toUpperCase(),
-    availabilityMode: 'ASYNCHRONOUS_COMMIT',
-    failoverMode: 'MANUAL',
-    seedingMode: 'AUTOMATIC',
-    sessionTimeout: 20,
-    role: over.isLocal ? 'PRIMARY' : 'SECONDARY',
-    connectedState: over.isLocal ? 'CONNECTED' : 'DISCONNECTED',
-    synchronizationHealth: 'NOT_HEALTHY',
-    ...over,
-  };
+  return simReplica({ sessionTimeout: 20, ...over });
 }
 
 /** What the runbook's T-SQL leaves on SQL Server (and the certificate upload on the instance), done on the objects. */
