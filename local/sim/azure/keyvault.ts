@@ -26,10 +26,29 @@ export interface SecretVersion {
   updated: Date;
 }
 
-/** Secrets by name (case-insensitive, as Key Vault's are), each with its versions, newest last. */
-export class SecretStore {
-  private readonly byName = new Map<string, { name: string; versions: SecretVersion[] }>();
-  constructor(private readonly clock: Clock) {}
+/** Items by name (case-insensitive, as Key Vault's are), each with its versions, newest last. */
+class Versioned<V extends { version: string }, E extends { name: string; versions: V[] }> {
+  protected readonly byName = new Map<string, E>();
+
+  get(name: string, version?: string): { name: string; version: V } | undefined {
+    const entry = this.byName.get(name.toLowerCase());
+    if (!entry) return undefined;
+    const found = version
+      ? entry.versions.find((v) => v.version === version)
+      : entry.versions[entry.versions.length - 1];
+    return found ? { name: entry.name, version: found } : undefined;
+  }
+
+  versions(name: string): E | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+}
+
+/** Secrets by name, each with its versions. */
+export class SecretStore extends Versioned<SecretVersion, { name: string; versions: SecretVersion[] }> {
+  constructor(private readonly clock: Clock) {
+    super();
+  }
 
   set(
     name: string,
@@ -64,19 +83,6 @@ export class SecretStore {
     return version;
   }
 
-  get(name: string, version?: string): { name: string; version: SecretVersion } | undefined {
-    const entry = this.byName.get(name.toLowerCase());
-    if (!entry) return undefined;
-    const found = version
-      ? entry.versions.find((v) => v.version === version)
-      : entry.versions[entry.versions.length - 1];
-    return found ? { name: entry.name, version: found } : undefined;
-  }
-
-  versions(name: string): { name: string; versions: SecretVersion[] } | undefined {
-    return this.byName.get(name.toLowerCase());
-  }
-
   names(): string[] {
     return [...this.byName.values()].map((e) => e.name);
   }
@@ -96,15 +102,16 @@ export interface CertificateVersion {
  * Certificates by name (case-insensitive), each with its versions, newest last. Making a version (a new certificate
  * or a renewal) writes the secret of the same name and version: the private key and the certificate, PEM.
  */
-export class CertificateStore {
-  private readonly byName = new Map<
-    string,
-    { name: string; subject: string; versions: CertificateVersion[] }
-  >();
+export class CertificateStore extends Versioned<
+  CertificateVersion,
+  { name: string; subject: string; versions: CertificateVersion[] }
+> {
   constructor(
     private readonly clock: Clock,
     private readonly secrets: SecretStore,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Creates a certificate, or a new version of it (what a lifetime action's renewal does). */
   create(name: string, opts: { subject?: string; validityDays?: number } = {}): CertificateVersion {
@@ -138,19 +145,6 @@ export class CertificateStore {
     };
     entry.versions.push(v);
     return v;
-  }
-
-  get(name: string, version?: string): { name: string; version: CertificateVersion } | undefined {
-    const entry = this.byName.get(name.toLowerCase());
-    if (!entry) return undefined;
-    const found = version
-      ? entry.versions.find((v) => v.version === version)
-      : entry.versions[entry.versions.length - 1];
-    return found ? { name: entry.name, version: found } : undefined;
-  }
-
-  versions(name: string): { name: string; versions: CertificateVersion[] } | undefined {
-    return this.byName.get(name.toLowerCase());
   }
 }
 
