@@ -65,52 +65,16 @@ export async function startBed(opts: BedOptions = {}): Promise<Bed> {
   const clock = new VirtualClock('2026-11-22T08:00:00Z');
   const estate = await startEstate(opts.spec ?? demoSpec(), { clock, retryAfterSeconds: 0 });
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'milink-e2e-'));
-  const settingsDir = mkdtempSync(join(dir, 'estate-'));
-  const logs: string[] = [];
-  const host = await startLocalHost({
-    stateDir: join(dir, 'host'),
-    clock,
-    queues: opts.queues ?? false,
-    env: {
-      ...milinkSettingsFor(estate.connection, settingsDir),
-      ...FAST_RETRY_SETTINGS,
-      MILINK_POLL_INTERVAL_SECONDS: '15',
-      MILINK_LINK_DEADLINE_HOURS: '2',
-      ...opts.env,
-    },
-    log: (line) => logs.push(line),
-    onClockAdvance: () => estate.advance(),
-  });
-  const api: Bed['api'] = async (method, path, body) => {
-    const response = await fetch(`${host.baseUrl}${path}`, {
-      method,
-      headers: { 'x-functions-key': host.functionKey, 'content-type': 'application/json' },
-      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    // every answer of a route the OpenAPI document describes must match it
-    await checkDocumented(method, path, response.status, json ?? text);
-    return { status: response.status, json, text };
-  };
-  return {
-    estate,
-    host,
+  const bed = await startHostOn(estate, {
     clock,
     dir,
-    logs,
-    api,
-    async finish(instanceId, timeoutMs = 60_000) {
-      await host.client.waitForCompletion(instanceId, { timeoutMs });
-      return (await api('GET', `/api/links/${instanceId}`)).json;
-    },
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.queues ? { queues: opts.queues } : {}),
+  });
+  return {
+    ...bed,
     async close() {
-      await host.close();
+      await bed.close();
       await estate.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
