@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalHost } from '../local/host/host.js';
-import { milinkSettingsFor } from '../local/host/milink-settings.js';
+import { milinkHostOn } from './lib/milink-host.js';
 import { VirtualClock } from '../local/sim/clock.js';
 import { startEstate, type EstateSpec } from '../local/sim/estate/estate.js';
 
@@ -53,14 +52,7 @@ async function one(sizeMb: number): Promise<Row> {
   const clock = new VirtualClock('2026-11-22T08:00:00Z');
   const estate = await startEstate(spec, { clock, retryAfterSeconds: 0, timing: { seedingMBps: mbps } });
   const dir = mkdtempSync(join(tmpdir(), 'milink-critical-'));
-  const host = await startLocalHost({
-    stateDir: join(dir, 'host'),
-    clock,
-    queues: false,
-    env: { ...milinkSettingsFor(estate.connection, dir), MILINK_LINK_DEADLINE_HOURS: '48' },
-    log: () => {},
-    onClockAdvance: () => estate.advance(),
-  });
+  const host = await milinkHostOn(estate, clock, dir);
   try {
     const res = await fetch(`${host.baseUrl}/api/links`, {
       method: 'POST',

@@ -25,8 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalHost } from '../local/host/host.js';
-import { milinkSettingsFor } from '../local/host/milink-settings.js';
+import { milinkHostOn } from './lib/milink-host.js';
 import { VirtualClock } from '../local/sim/clock.js';
 import { startEstate, type RunningEstate } from '../local/sim/estate/estate.js';
 import { expandGeneratedSpec } from '../local/sim/estate/generate.js';
@@ -161,18 +160,9 @@ async function milink(n: number): Promise<Side & { limitS: number }> {
   const wallStart = performance.now();
   const { estate, clock } = await estateFor(n);
   const dir = mkdtempSync(join(tmpdir(), 'milink-fleet-'));
-  const host = await startLocalHost({
-    stateDir: join(dir, 'host'),
-    clock,
-    queues: false,
-    env: {
-      ...milinkSettingsFor(estate.connection, dir),
-      MILINK_LINK_DEADLINE_HOURS: '48',
-      MILINK_FLEET_PER_SERVER: String(concurrency),
-      MILINK_FLEET_PER_INSTANCE: String(concurrency),
-    },
-    log: () => {},
-    onClockAdvance: () => estate.advance(),
+  const host = await milinkHostOn(estate, clock, dir, {
+    MILINK_FLEET_PER_SERVER: String(concurrency),
+    MILINK_FLEET_PER_INSTANCE: String(concurrency),
   });
   try {
     const pairs = Array.from({ length: instancesFor(n) }, (_, i) => ({

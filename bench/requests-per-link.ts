@@ -17,8 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalHost } from '../local/host/host.js';
-import { milinkSettingsFor } from '../local/host/milink-settings.js';
+import { milinkHostOn } from './lib/milink-host.js';
 import { VirtualClock } from '../local/sim/clock.js';
 import { startEstate, type EstateSpec, type RunningEstate } from '../local/sim/estate/estate.js';
 import { SequentialRunbook } from './sequential-baseline.js';
@@ -155,14 +154,7 @@ async function demoEstate(): Promise<{ estate: RunningEstate; clock: VirtualCloc
 async function milink(): Promise<Measured[]> {
   const { estate, clock, meter } = await demoEstate();
   const dir = mkdtempSync(join(tmpdir(), 'milink-requests-'));
-  const host = await startLocalHost({
-    stateDir: join(dir, 'host'),
-    clock,
-    queues: false,
-    env: { ...milinkSettingsFor(estate.connection, dir), MILINK_LINK_DEADLINE_HOURS: '48' },
-    log: () => {},
-    onClockAdvance: () => estate.advance(),
-  });
+  const host = await milinkHostOn(estate, clock, dir);
   try {
     const side: Measured[] = [];
     for (const database of DATABASES)
