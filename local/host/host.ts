@@ -225,7 +225,8 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
   };
 
   // a message sent through LocalHost.queues keeps the host busy (for idle()) until a poll round of its queue
-  // that started after the send has finished
+  // that started after the send has finished and drained what the queue showed (a round that took a full batch
+  // leaves messages for the next one)
   const rounds = new Map<string, { started: number; waiters: { after: number; done: () => void }[] }>();
   const roundsOf = (queue: string) => {
     let r = rounds.get(queue);
@@ -238,12 +239,13 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
     const q = await queues.queue(name);
     const pollMs = opts.queuePollMs ?? 250;
     const round = roundsOf(name);
+    const perRound = Math.min(32, batchSize);
     while (!closing) {
       let got = 0;
       const thisRound = ++round.started;
       try {
         const res = await q.receiveMessages({
-          numberOfMessages: Math.min(32, batchSize),
+          numberOfMessages: perRound,
           visibilityTimeout: 600,
         });
         got = res.receivedMessageItems.length;
@@ -284,9 +286,11 @@ export async function startLocalHost(opts: LocalHostOptions): Promise<LocalHost>
       } catch (err) {
         if (!closing) log(`[${reg.name}] queue poll error: ${(err as Error).message}`);
       }
-      const finished = round.waiters.filter((w) => w.after < thisRound);
-      round.waiters = round.waiters.filter((w) => w.after >= thisRound);
-      for (const w of finished) w.done();
+      if (got < perRound) {
+        const finished = round.waiters.filter((w) => w.after < thisRound);
+        round.waiters = round.waiters.filter((w) => w.after >= thisRound);
+        for (const w of finished) w.done();
+      }
       if (got === 0 && !closing && round.waiters.length === 0) await sleep(pollMs);
     }
   };
